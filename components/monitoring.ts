@@ -1,0 +1,125 @@
+// Alarms from the specs (connections, CPU, memory, latency, errors) to an encrypted SNS
+// topic, and one dashboard an operator opens first.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface MonitoringArgs {
+    namePrefix: string;
+    alarmEmail: string;
+    topicKeyArn: pulumi.Input<string>;
+    database: { dimensionName: "DBInstanceIdentifier" | "DBClusterIdentifier"; dimensionValue: pulumi.Input<string>; maxConnections?: number };
+    /** ElastiCache member cluster ids (`<group>-001`, ...). */
+    cacheClusterIds: pulumi.Input<string>[];
+    /** Lambda functions whose errors page the operator (the Cognito triggers). */
+    functionNames?: pulumi.Input<string>[];
+    apiInstanceId?: pulumi.Input<string>;
+    tags?: Record<string, string>;
+}
+
+interface AlarmSpec {
+    key: string;
+    description: string;
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, pulumi.Input<string>>;
+    statistic: string;
+    comparisonOperator: string;
+    threshold: number;
+    periodSeconds?: number;
+    evaluationPeriods?: number;
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+    readonly topicArn: pulumi.Output<string>;
+    readonly alarmNames: pulumi.Output<string>[];
+    readonly dashboardName: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("appi:ops:Monitoring", name, {}, opts);
+        const parent = { parent: this };
+
+        const topic = new aws.sns.Topic(name, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: args.topicKeyArn, tags: args.tags }, parent);
+        new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, parent);
+
+        const db = { [args.database.dimensionName]: args.database.dimensionValue };
+        const specs: AlarmSpec[] = [
+            { key: "db-connections", description: "Database connections near the limit", namespace: "AWS/RDS", metricName: "DatabaseConnections", dimensions: db, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor((args.database.maxConnections ?? 400) * 0.8) },
+            { key: "db-cpu", description: "Database CPU above 80%", namespace: "AWS/RDS", metricName: "CPUUtilization", dimensions: db, statistic: "Average", comparisonOperator: "GreaterThanThreshold", threshold: 80, evaluationPeriods: 3 },
+            { key: "db-memory", description: "Database freeable memory below 256 MiB", namespace: "AWS/RDS", metricName: "FreeableMemory", dimensions: db, statistic: "Minimum", comparisonOperator: "LessThanThreshold", threshold: 256 * 1024 * 1024 },
+            // The spec's targets: consent checks < 100 ms, audit queries < 200 ms end to end.
+            { key: "db-read-latency", description: "Database read latency above 20 ms", namespace: "AWS/RDS", metricName: "ReadLatency", dimensions: db, statistic: "Average", comparisonOperator: "GreaterThanThreshold", threshold: 0.02, evaluationPeriods: 3 },
+            { key: "db-write-latency", description: "Database write latency above 50 ms", namespace: "AWS/RDS", metricName: "WriteLatency", dimensions: db, statistic: "Average", comparisonOperator: "GreaterThanThreshold", threshold: 0.05, evaluationPeriods: 3 },
+        ];
+        args.cacheClusterIds.forEach((clusterId, i) => {
+            const dims = { CacheClusterId: clusterId };
+            specs.push(
+                { key: `redis-${i + 1}-cpu`, description: "Redis engine CPU above 80%", namespace: "AWS/ElastiCache", metricName: "EngineCPUUtilization", dimensions: dims, statistic: "Average", comparisonOperator: "GreaterThanThreshold", threshold: 80, evaluationPeriods: 3 },
+                { key: `redis-${i + 1}-memory`, description: "Redis memory above 80%", namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", dimensions: dims, statistic: "Average", comparisonOperator: "GreaterThanThreshold", threshold: 80 },
+            );
+        });
+        (args.functionNames ?? []).forEach((functionName, i) =>
+            specs.push({ key: `lambda-${i + 1}-errors`, description: "Cognito trigger errors (sign-up blocked)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: functionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 60, evaluationPeriods: 1 }),
+        );
+        if (args.apiInstanceId) {
+            specs.push({ key: "api-status", description: "GraphQL API host failed its status checks", namespace: "AWS/EC2", metricName: "StatusCheckFailed", dimensions: { InstanceId: args.apiInstanceId }, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 2 });
+        }
+
+        const alarms = specs.map(
+            (spec) =>
+                new aws.cloudwatch.MetricAlarm(
+                    `${name}-${spec.key}`,
+                    {
+                        name: `${args.namePrefix}-${spec.key}`,
+                        alarmDescription: spec.description,
+                        namespace: spec.namespace,
+                        metricName: spec.metricName,
+                        dimensions: spec.dimensions,
+                        statistic: spec.statistic,
+                        comparisonOperator: spec.comparisonOperator,
+                        threshold: spec.threshold,
+                        period: spec.periodSeconds ?? 300,
+                        evaluationPeriods: spec.evaluationPeriods ?? 2,
+                        treatMissingData: spec.namespace === "AWS/Lambda" ? "notBreaching" : "missing",
+                        alarmActions: [topic.arn],
+                        okActions: [topic.arn],
+                        tags: args.tags,
+                    },
+                    parent,
+                ),
+        );
+
+        const dashboard = new aws.cloudwatch.Dashboard(
+            name,
+            {
+                dashboardName: `${args.namePrefix}-overview`,
+                dashboardBody: pulumi
+                    .all(specs.map((spec) => pulumi.all([pulumi.output(spec.dimensions), aws.getRegionOutput({}, parent).region])))
+                    .apply((resolved) =>
+                        JSON.stringify({
+                            widgets: specs.map((spec, i) => ({
+                                type: "metric",
+                                width: 8,
+                                height: 6,
+                                x: (i % 3) * 8,
+                                y: Math.floor(i / 3) * 6,
+                                properties: {
+                                    title: spec.description,
+                                    region: resolved[i][1],
+                                    stat: spec.statistic,
+                                    period: spec.periodSeconds ?? 300,
+                                    metrics: [[spec.namespace, spec.metricName, ...Object.entries(resolved[i][0]).flat()]],
+                                    annotations: { horizontal: [{ value: spec.threshold, label: "alarm" }] },
+                                },
+                            })),
+                        }),
+                    ),
+            },
+            parent,
+        );
+
+        this.topicArn = topic.arn;
+        this.alarmNames = alarms.map((a) => a.name);
+        this.dashboardName = dashboard.dashboardName;
+        this.registerOutputs({ topicArn: this.topicArn, alarmNames: this.alarmNames, dashboardName: this.dashboardName });
+    }
+}

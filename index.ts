@@ -1,0 +1,144 @@
+// APPI-compliant infrastructure for a consumer service in Japan.
+//
+//            Internet
+//               │ HTTPS 443 / 4000
+//        ┌──────▼───────┐
+//        │  public tier │  Api: EC2 GraphQL host, Elastic IP, IMDSv2, CMK root volume
+//        └──────┬───────┘
+//               │ VPC routing
+//        ┌──────▼───────┐
+//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), RDS Proxy; NAT egress
+//        └──────┬───────┘
+//               │ 5432 / 6379 from known security groups only
+//        ┌──────▼───────┐
+//        │  data tier   │  Database (PostgreSQL 16), Cache (Redis 7); no route out of the VPC
+//        └──────────────┘
+//   Keys (KMS, per purpose) · GithubOidc (keyless CI) · Monitoring (alarms, dashboard)
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Api } from "./components/api";
+import { Cache } from "./components/cache";
+import { loadConfig } from "./components/config";
+import { Database } from "./components/database";
+import { Keys } from "./components/keys";
+import { Monitoring } from "./components/monitoring";
+import { Network } from "./components/network";
+
+const config = loadConfig();
+const secrets = new pulumi.Config();
+
+// Every resource goes through this provider, pinned to a region in Japan (APPI residency).
+const japan = new aws.Provider("japan", { region: config.region as aws.Region, defaultTags: { tags: config.tags } });
+const inJapan = { providers: [japan] };
+const accountId = aws.getCallerIdentityOutput({}, { provider: japan }).accountId;
+const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider: japan }).names;
+const tags = config.tags;
+
+const keys = new Keys(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        accountId,
+        region: config.region,
+        piiKeyUserArnPatterns: [pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-*`],
+        tags,
+    },
+    inJapan,
+);
+
+const network = new Network(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        vpcCidr: config.network.vpcCidr,
+        availabilityZones: config.network.publicSubnetCidrs.map((_, i) => zones[i]),
+        publicSubnetCidrs: config.network.publicSubnetCidrs,
+        appSubnetCidrs: config.network.appSubnetCidrs,
+        dataSubnetCidrs: config.network.dataSubnetCidrs,
+        natGateways: config.network.natGateways,
+        flowLogs: { kmsKeyArn: keys.logsKeyArn, retentionDays: config.logRetentionDays },
+        tags,
+    },
+    inJapan,
+);
+
+const database = new Database(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        ...config.database,
+        deletionProtection: config.deletionProtection,
+        vpcId: network.vpcId,
+        dataSubnetIds: network.dataSubnetIds,
+        proxySubnetIds: network.appSubnetIds,
+        clientSecurityGroupIds: [network.apiSecurityGroupId],
+        proxyClientSecurityGroupIds: [network.appSecurityGroupId],
+        storageKeyArn: keys.dataKeyArn,
+        logsKeyArn: keys.logsKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        tags,
+    },
+    inJapan,
+);
+
+const cache = new Cache(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        ...config.cache,
+        vpcId: network.vpcId,
+        dataSubnetIds: network.dataSubnetIds,
+        clientSecurityGroupIds: [network.apiSecurityGroupId],
+        storageKeyArn: keys.dataKeyArn,
+        logsKeyArn: keys.logsKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        authToken: secrets.getSecret("redisAuthToken"),
+        tags,
+    },
+    inJapan,
+);
+
+const api = new Api(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        instanceType: config.api.instanceType,
+        subnetId: network.publicSubnetIds[0],
+        securityGroupId: network.apiSecurityGroupId,
+        vpcCidr: config.network.vpcCidr,
+        ingressCidrs: config.api.ingressCidrs,
+        rootVolumeKeyArn: keys.dataKeyArn,
+        databaseSecretArn: database.masterSecretArn,
+        secretKeyArn: keys.dataKeyArn,
+        tags,
+    },
+    inJapan,
+);
+
+const monitoring = new Monitoring(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        alarmEmail: config.alarmEmail,
+        topicKeyArn: keys.dataKeyArn,
+        database: { dimensionName: database.metricsDimension.name, dimensionValue: database.metricsDimension.value },
+        cacheClusterIds: cache.memberClusterIds,
+        apiInstanceId: api.instanceId,
+        tags,
+    },
+    inJapan,
+);
+
+// What an operator needs; nothing secret in plain text (the Redis token stays a secret output).
+export const region = config.region;
+export const vpcId = network.vpcId;
+export const subnetIds = { public: network.publicSubnetIds, app: network.appSubnetIds, data: network.dataSubnetIds };
+export const databaseEndpoint = database.endpoint;
+export const databaseProxyEndpoint = database.proxyEndpoint;
+export const databaseName = database.dbName;
+export const databaseMasterSecretArn = database.masterSecretArn;
+export const redisPrimaryEndpoint = cache.primaryEndpoint;
+export const redisAuthToken = cache.authToken;
+export const apiPublicIp = api.publicIp;
+export const keyArns = { data: keys.dataKeyArn, logs: keys.logsKeyArn, pii: keys.piiKeyArn, piiSecondLayer: keys.piiSecondLayerKeyArn };
+export const alarmTopicArn = monitoring.topicArn;
