@@ -18,7 +18,7 @@ async function resolveOutputs(exports: Record<string, unknown>): Promise<Record<
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(exports)) {
         const resolved = await resolve(value as pulumi.Input<unknown>);
-        outputs[key] = pulumi.Output.isInstance(value) && (await value.isSecret) ? "[secret]" : resolved;
+        outputs[key] = pulumi.Output.isInstance(value) && (await pulumi.isSecret(value)) ? "[secret]" : resolved;
     }
     return outputs;
 }
