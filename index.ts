@@ -14,15 +14,20 @@
 //        │  data tier   │  Database (PostgreSQL 16), Cache (Redis 7); no route out of the VPC
 //        └──────────────┘
 //   Keys (KMS, per purpose) · GithubOidc (keyless CI) · Monitoring (alarms, dashboard)
+import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./components/api";
 import { Cache } from "./components/cache";
 import { loadConfig } from "./components/config";
 import { Database } from "./components/database";
+import { GithubOidc } from "./components/github-oidc";
+import { Identity } from "./components/identity";
 import { Keys } from "./components/keys";
+import { MigrationRunner } from "./components/migration-runner";
 import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
+import { buildLambdas, DEFAULT_OUT_DIR, LambdaName } from "./lambdas/build";
 
 const config = loadConfig();
 const secrets = new pulumi.Config();
@@ -33,6 +38,13 @@ const inJapan = { providers: [japan] };
 const accountId = aws.getCallerIdentityOutput({}, { provider: japan }).accountId;
 const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider: japan }).names;
 const tags = config.tags;
+
+// Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
+const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator" };
+
+// The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
+const bundles = buildLambdas();
+const lambdaCode = (name: LambdaName) => new pulumi.asset.FileArchive(bundles.then(() => path.join(DEFAULT_OUT_DIR, name)));
 
 const keys = new Keys(
     "appi",
@@ -72,7 +84,7 @@ const database = new Database(
         dataSubnetIds: network.dataSubnetIds,
         proxySubnetIds: network.appSubnetIds,
         clientSecurityGroupIds: [network.apiSecurityGroupId],
-        proxyClientSecurityGroupIds: [network.appSecurityGroupId],
+        iamDatabaseUsers: Object.values(DB_USERS),
         storageKeyArn: keys.dataKeyArn,
         logsKeyArn: keys.logsKeyArn,
         logRetentionDays: config.logRetentionDays,
@@ -115,6 +127,71 @@ const api = new Api(
     inJapan,
 );
 
+// Sign-up path: Cognito triggers in the app tier write users and consents through the proxy.
+const identity = new Identity(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        deletionProtection: config.deletionProtection,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.appSubnetIds,
+        vpcEndpointSecurityGroupId: network.endpointSecurityGroupId,
+        dbProxySecurityGroupId: database.proxySecurityGroupId,
+        dbProxyArn: database.proxyArn,
+        dbProxyEndpoint: database.proxyEndpoint,
+        dbName: database.dbName,
+        dbUser: DB_USERS.cognitoTriggers,
+        piiKeyArn: keys.piiKeyArn,
+        piiSecondLayerKeyArn: keys.piiSecondLayerKeyArn,
+        logsKeyArn: keys.logsKeyArn,
+        lambdaEnvironmentKeyArn: keys.dataKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        preSignUpCode: lambdaCode("pre-signup"),
+        postConfirmationCode: lambdaCode("post-confirmation"),
+        tags,
+    },
+    inJapan,
+);
+
+// Keyless delivery: CodeBuild runs the migrations inside the VPC; GitHub Actions assume roles through OIDC.
+const migrations = new MigrationRunner(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        repository: config.github.repository,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.appSubnetIds,
+        dbProxySecurityGroupId: database.proxySecurityGroupId,
+        dbProxyArn: database.proxyArn,
+        dbProxyEndpoint: database.proxyEndpoint,
+        dbName: database.dbName,
+        migrationDbUser: DB_USERS.migrator,
+        encryptionKeyArn: keys.dataKeyArn,
+        logsKeyArn: keys.logsKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        tags,
+    },
+    inJapan,
+);
+
+const github = new GithubOidc(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        repository: config.github.repository,
+        region: config.region,
+        deploy: config.stack === "prod" ? { environment: config.github.prodEnvironment } : { branch: config.github.deployBranch },
+        existingProviderArn: config.github.existingOidcProviderArn,
+        migrationProjectArn: migrations.projectArn,
+        migrationLogGroupArn: migrations.logGroupArn,
+        stateBackend: config.pulumiBackend.stateBucket ? { bucketName: config.pulumiBackend.stateBucket, kmsKeyArn: config.pulumiBackend.secretsKeyArn } : undefined,
+        secretsProviderKeyArn: config.pulumiBackend.secretsKeyArn,
+        ownershipTag: { key: "Project", value: tags.Project },
+        tags,
+    },
+    inJapan,
+);
+
 const monitoring = new Monitoring(
     "appi",
     {
@@ -123,6 +200,7 @@ const monitoring = new Monitoring(
         topicKeyArn: keys.dataKeyArn,
         database: { dimensionName: database.metricsDimension.name, dimensionValue: database.metricsDimension.value },
         cacheClusterIds: cache.memberClusterIds,
+        functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
         apiInstanceId: api.instanceId,
         tags,
     },
@@ -142,3 +220,7 @@ export const redisAuthToken = cache.authToken;
 export const apiPublicIp = api.publicIp;
 export const keyArns = { data: keys.dataKeyArn, logs: keys.logsKeyArn, pii: keys.piiKeyArn, piiSecondLayer: keys.piiSecondLayerKeyArn };
 export const alarmTopicArn = monitoring.topicArn;
+export const userPoolId = identity.userPoolId;
+export const userPoolClientId = identity.userPoolClientId;
+export const migrationProject = migrations.projectName;
+export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };

@@ -46,7 +46,7 @@ export class Api extends pulumi.ComponentResource {
 
         const role = new aws.iam.Role(
             `${name}-instance`,
-            { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }), tags: args.tags },
+            { name: `${args.namePrefix}-api-instance`, assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }), tags: args.tags },
             parent,
         );
         // Session Manager instead of SSH: no port 22 anywhere.
@@ -67,7 +67,7 @@ export class Api extends pulumi.ComponentResource {
             },
             parent,
         );
-        const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name, tags: args.tags }, parent);
+        const profile = new aws.iam.InstanceProfile(`${name}-instance`, { name: `${args.namePrefix}-api-instance`, role: role.name, tags: args.tags }, parent);
 
         const ami = aws.ssm.getParameterOutput({ name: args.amiParameter ?? "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" }, parent);
         this.instance = new aws.ec2.Instance(

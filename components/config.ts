@@ -55,7 +55,9 @@ export interface AppConfig {
     database: DatabaseConfig;
     cache: CacheConfig;
     api: { instanceType: string; ingressCidrs: string[] };
-    github: { repository: string; deployBranch: string; prodEnvironment: string };
+    github: { repository: string; deployBranch: string; prodEnvironment: string; existingOidcProviderArn?: string };
+    /** Where Pulumi keeps state and encrypts secrets, so the CI roles can reach exactly that. */
+    pulumiBackend: { stateBucket?: string; secretsKeyArn?: string };
     alarmEmail: string;
     logRetentionDays: number;
     deletionProtection: boolean;
@@ -88,6 +90,14 @@ class Reader {
         const value = this.source(key) ?? fallback;
         if (value === undefined || value.trim() === "") throw new ConfigError(key, "is required and not set", setCommand(key, example, this.stack));
         return value.trim();
+    }
+
+    /** An optional value that must match `pattern` when set. */
+    optionalMatching(key: string, pattern: RegExp, example: string): string | undefined {
+        const value = this.source(key)?.trim();
+        if (value === undefined || value === "") return undefined;
+        if (!pattern.test(value)) throw new ConfigError(key, `${JSON.stringify(value)} is malformed`, setCommand(key, example, this.stack));
+        return value;
     }
 
     integer(key: string, fallback: number, min: number, max: number): number {
@@ -246,6 +256,11 @@ export function parseConfig(source: ConfigSource, stack: string): AppConfig {
             repository,
             deployBranch: read.string("githubDeployBranch", "main", "main"),
             prodEnvironment: read.string("githubProdEnvironment", "prod", "prod"),
+            existingOidcProviderArn: read.optionalMatching("githubOidcProviderArn", /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"),
+        },
+        pulumiBackend: {
+            stateBucket: read.optionalMatching("pulumiStateBucket", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "my-pulumi-state"),
+            secretsKeyArn: read.optionalMatching("pulumiSecretsKeyArn", /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, "arn:aws:kms:ap-northeast-1:123456789012:key/..."),
         },
         alarmEmail,
         // The policy pack's audit-trail minimum is 365 days; 3653 (10 years) is CloudWatch's largest finite value.

@@ -27,8 +27,10 @@ export interface DatabaseArgs {
     proxySubnetIds: pulumi.Input<string>[];
     /** Groups admitted straight to the database on 5432 (the API tier). */
     clientSecurityGroupIds: pulumi.Input<string>[];
-    /** Groups admitted to the RDS Proxy only (Lambdas, CodeBuild). */
-    proxyClientSecurityGroupIds: pulumi.Input<string>[];
+    /** Groups admitted to the RDS Proxy only. App-tier components (Identity, MigrationRunner) can also admit their own group. */
+    proxyClientSecurityGroupIds?: pulumi.Input<string>[];
+    /** Database users that log in with IAM tokens through the proxy (each needs `GRANT rds_iam`). */
+    iamDatabaseUsers: string[];
     storageKeyArn: pulumi.Input<string>;
     logsKeyArn: pulumi.Input<string>;
     logRetentionDays: number;
@@ -75,7 +77,7 @@ export class Database extends pulumi.ComponentResource {
             new aws.vpc.SecurityGroupIngressRule(ruleName, { securityGroupId: groupId, referencedSecurityGroupId: sourceId, ipProtocol: "tcp", fromPort: PORT, toPort: PORT, description }, parent);
         args.clientSecurityGroupIds.forEach((source, i) => admit(`${name}-db-client-${i + 1}`, dbGroup.id, source, "PostgreSQL from the API tier"));
         admit(`${name}-db-from-proxy`, dbGroup.id, proxyGroup.id, "PostgreSQL from the RDS Proxy");
-        [...args.clientSecurityGroupIds, ...args.proxyClientSecurityGroupIds].forEach((source, i) => admit(`${name}-proxy-client-${i + 1}`, proxyGroup.id, source, "PostgreSQL via the proxy"));
+        [...args.clientSecurityGroupIds, ...(args.proxyClientSecurityGroupIds ?? [])].forEach((source, i) => admit(`${name}-proxy-client-${i + 1}`, proxyGroup.id, source, "PostgreSQL via the proxy"));
         new aws.vpc.SecurityGroupEgressRule(`${name}-proxy-to-db`, { securityGroupId: proxyGroup.id, referencedSecurityGroupId: dbGroup.id, ipProtocol: "tcp", fromPort: PORT, toPort: PORT, description: "Proxy to PostgreSQL" }, parent);
 
         // TLS 1.3 forced, pgaudit loaded and logging; JIT off (OLTP queries don't benefit).
@@ -208,28 +210,38 @@ export class Database extends pulumi.ComponentResource {
         }
         this.masterSecretArn = masterSecrets.apply((secrets) => secrets?.[0]?.secretArn ?? "");
 
-        // The proxy reads the RDS-managed master secret; clients authenticate with IAM tokens over TLS.
+        // End-to-end IAM authentication: clients present IAM tokens over TLS and the proxy
+        // connects to PostgreSQL as the same user with its own IAM identity, so no password
+        // sits behind the proxy and each application user stays distinct in pgaudit.
         const proxyRole = new aws.iam.Role(
             `${name}-proxy`,
             {
+                name: `${args.namePrefix}-postgres-proxy`,
                 assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "rds.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
                 tags,
             },
             parent,
         );
+        const dbResourceId = this.cluster ? this.cluster.clusterResourceId : this.instance!.resourceId;
+        const dbArn = this.cluster ? this.cluster.arn : this.instance!.arn;
         new aws.iam.RolePolicy(
             `${name}-proxy`,
             {
                 role: proxyRole.id,
-                policy: pulumi.all([this.masterSecretArn, args.storageKeyArn]).apply(([secretArn, keyArn]) =>
-                    JSON.stringify({
+                policy: pulumi.all([dbResourceId, dbArn]).apply(([resourceId, arn]) => {
+                    const [, partition, , region, account] = arn.split(":");
+                    return JSON.stringify({
                         Version: "2012-10-17",
                         Statement: [
-                            { Sid: "ReadMasterSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: secretArn },
-                            { Sid: "DecryptMasterSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } } },
+                            {
+                                Sid: "ConnectAsApplicationUsers",
+                                Effect: "Allow",
+                                Action: "rds-db:connect",
+                                Resource: args.iamDatabaseUsers.map((user) => `arn:${partition}:rds-db:${region}:${account}:dbuser:${resourceId}/${user}`),
+                            },
                         ],
-                    }),
-                ),
+                    });
+                }),
             },
             parent,
         );
@@ -239,7 +251,7 @@ export class Database extends pulumi.ComponentResource {
                 name: proxyName,
                 engineFamily: "POSTGRESQL",
                 requireTls: true,
-                auths: [{ authScheme: "SECRETS", iamAuth: "REQUIRED", secretArn: this.masterSecretArn, description: "RDS-managed master secret" }],
+                defaultAuthScheme: "IAM_AUTH",
                 roleArn: proxyRole.arn,
                 vpcSubnetIds: args.proxySubnetIds,
                 vpcSecurityGroupIds: [proxyGroup.id],

@@ -34,8 +34,6 @@ export class Network extends pulumi.ComponentResource {
     readonly dataSubnetIds: pulumi.Output<string>[];
     /** Identity of the API tier: the data tier admits this group. */
     readonly apiSecurityGroupId: pulumi.Output<string>;
-    /** Identity of app-tier workloads (Lambdas, CodeBuild): admitted to the RDS Proxy only. */
-    readonly appSecurityGroupId: pulumi.Output<string>;
     readonly endpointSecurityGroupId: pulumi.Output<string>;
     readonly flowLogGroupName: pulumi.Output<string>;
 
@@ -97,11 +95,9 @@ export class Network extends pulumi.ComponentResource {
         const dataTable = new aws.ec2.RouteTable(`${name}-data`, { vpcId: this.vpc.id, tags: tags({ Name: `${args.namePrefix}-data`, Tier: "data" }) }, parent);
         dataSubnets.forEach((subnet, i) => associate(`${name}-data`, dataTable, subnet, i));
 
-        // Tier identities. Rules are added by the components that own each boundary.
-        const identityGroup = (tier: string, description: string) =>
-            new aws.ec2.SecurityGroup(`${name}-${tier}`, { vpcId: this.vpc.id, description, tags: tags({ Name: `${args.namePrefix}-${tier}`, Tier: tier }) }, parent);
-        const apiGroup = identityGroup("api", "GraphQL API hosts (public tier)");
-        const appGroup = identityGroup("app", "App-tier workloads: Lambdas and CodeBuild");
+        // The API tier's identity: the data tier admits it, the Api component adds its rules.
+        // (App-tier components bring their own groups and admit them to the RDS Proxy.)
+        const apiGroup = new aws.ec2.SecurityGroup(`${name}-api`, { vpcId: this.vpc.id, description: "GraphQL API hosts (public tier)", tags: tags({ Name: `${args.namePrefix}-api`, Tier: "public" }) }, parent);
 
         // VPC endpoints: S3 as a gateway on the private route tables, the rest as interfaces.
         new aws.ec2.VpcEndpoint(
@@ -151,6 +147,7 @@ export class Network extends pulumi.ComponentResource {
         const flowLogRole = new aws.iam.Role(
             `${name}-flow-logs`,
             {
+                name: `${args.namePrefix}-vpc-flow-logs`,
                 assumeRolePolicy: aws.getCallerIdentityOutput({}, parent).accountId.apply((account) =>
                     JSON.stringify({
                         Version: "2012-10-17",
@@ -180,7 +177,6 @@ export class Network extends pulumi.ComponentResource {
         this.appSubnetIds = appSubnets.map((s) => s.id);
         this.dataSubnetIds = dataSubnets.map((s) => s.id);
         this.apiSecurityGroupId = apiGroup.id;
-        this.appSecurityGroupId = appGroup.id;
         this.endpointSecurityGroupId = endpointGroup.id;
         this.flowLogGroupName = flowLogGroup.name;
         this.registerOutputs({
@@ -189,7 +185,6 @@ export class Network extends pulumi.ComponentResource {
             appSubnetIds: this.appSubnetIds,
             dataSubnetIds: this.dataSubnetIds,
             apiSecurityGroupId: this.apiSecurityGroupId,
-            appSecurityGroupId: this.appSecurityGroupId,
             flowLogGroupName: this.flowLogGroupName,
         });
     }

@@ -38,10 +38,40 @@ const ID_PREFIXES: Record<string, string> = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 };
 
+/**
+ * Types whose `name` the provider fills in when the program sets none (Pulumi autonaming:
+ * logical name plus a random suffix). Without this, `group.name` would resolve to undefined
+ * under mocks and every reference to it would silently vanish.
+ */
+const AUTONAMED = new Set([
+    "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:elasticache/subnetGroup:SubnetGroup",
+    "aws:iam/role:Role",
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/instanceProfile:InstanceProfile",
+    "aws:lambda/function:Function",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:sns/topic:Topic",
+    "aws:codebuild/project:Project",
+    "aws:secretsmanager/secret:Secret",
+    "aws:cognito/userPool:UserPool",
+    "aws:cognito/userPoolClient:UserPoolClient",
+    "aws:dynamodb/table:Table",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+]);
+
 /** Names AWS gives the resource (the program's explicit `name` when it set one). */
 function physicalName(args: pulumi.runtime.MockResourceArgs): string {
     const inputs = args.inputs ?? {};
-    return String(inputs.name ?? inputs.identifier ?? inputs.clusterIdentifier ?? inputs.replicationGroupId ?? args.name);
+    const explicit = inputs.name ?? inputs.identifier ?? inputs.clusterIdentifier ?? inputs.replicationGroupId ?? inputs.bucket;
+    if (explicit !== undefined) return String(explicit);
+    return AUTONAMED.has(args.type) ? `${args.name}-${shortHash(args.type + args.name, 7)}` : args.name;
 }
 
 function mockId(args: pulumi.runtime.MockResourceArgs): string {
@@ -128,6 +158,7 @@ export function awsMocks(options: AwsMockOptions = {}): pulumi.runtime.Mocks {
             const name = physicalName(args);
             const { service, kind } = parseType(args.type);
             const state: Record<string, any> = { ...inputs, id };
+            if (AUTONAMED.has(args.type) && inputs.name === undefined) state.name = name;
             const arn = (resource: string) => `arn:aws:${service}:${region}:${account}:${resource}`;
             state.arn = arn(`${kind.charAt(0).toLowerCase()}${kind.slice(1)}/${name}`);
 

@@ -109,6 +109,7 @@ describe("Database and Cache components", function () {
                 proxySubnetIds: ["subnet-a1", "subnet-a2"],
                 clientSecurityGroupIds: ["sg-api"],
                 proxyClientSecurityGroupIds: ["sg-app"],
+                iamDatabaseUsers: ["cognito_trigger", "migrator"],
             });
             return resolve(db.proxyResourceId);
         });
@@ -118,6 +119,12 @@ describe("Database and Cache components", function () {
         assert.deepEqual(instance.state.enabledCloudwatchLogsExports, ["postgresql", "upgrade"]);
         assert.equal(instance.state.iamDatabaseAuthenticationEnabled, true);
         assert.equal(instance.state.manageMasterUserPassword, true);
+        // The proxy may connect only as the named application users, on this database only.
+        const proxyPolicy = JSON.parse(String(ofType(resources, "aws:iam/rolePolicy:RolePolicy")[0].state.policy));
+        assert.deepEqual(proxyPolicy.Statement[0].Resource, [
+            `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:${instance.state.resourceId}/cognito_trigger`,
+            `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:${instance.state.resourceId}/migrator`,
+        ]);
         // The proxy admits the app tier; the database admits the API tier and the proxy, never app workloads directly.
         const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         const dbGroup = (instance.state.vpcSecurityGroupIds as string[])[0];

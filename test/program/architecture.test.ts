@@ -120,13 +120,14 @@ describe("Pulumi program (planned under mocks)", function () {
                 assert.equal(values["rds.force_ssl"], "1");
                 assert.equal(values["ssl_min_protocol_version"], "TLSv1.3");
                 assert.match(values["shared_preload_libraries"], /pgaudit/);
+                assert.match(String(params.state.name), /\S/, "the parameter group has a name");
                 assert.equal(plan().one("aws:rds/instance:Instance").state.parameterGroupName, params.state.name);
                 const redis = plan().one("aws:elasticache/replicationGroup:ReplicationGroup");
                 assert.equal(redis.state.transitEncryptionEnabled, true);
                 assert.equal(redis.state.transitEncryptionMode, "required");
                 const proxy = plan().one("aws:rds/proxy:Proxy");
                 assert.equal(proxy.state.requireTls, true);
-                assert.equal((proxy.state.auths as any[])[0].iamAuth, "REQUIRED");
+                assert.equal(proxy.state.defaultAuthScheme, "IAM_AUTH", "end-to-end IAM auth: no shared password behind the proxy");
             });
 
             it("keeps 14 days of database and cache backups", function () {
@@ -197,6 +198,37 @@ describe("Pulumi program (planned under mocks)", function () {
                 assert.deepEqual(strays.map((r) => r.urn), []);
             });
 
+            it("runs the Cognito triggers in the app tier, wired to the user pool", function () {
+                const app = new Set(plan().subnetIdsOfTier("app"));
+                const functions = plan().ofType("aws:lambda/function:Function");
+                assert.equal(functions.length, 2);
+                for (const fn of functions) {
+                    const subnets = (fn.state.vpcConfig as any).subnetIds as string[];
+                    assert.ok(subnets.length >= 2 && subnets.every((id) => app.has(id)), `${fn.name} subnets ${subnets}`);
+                    assert.equal(fn.state.runtime, "nodejs22.x");
+                    assert.ok(Number(fn.state.timeout) <= 5, "Cognito waits 5 s for a trigger");
+                }
+                const triggers = plan().one("aws:cognito/userPool:UserPool").state.lambdaConfig as any;
+                const arnOf = (suffix: string) => functions.find((f) => String(f.state.name).endsWith(suffix))!.state.arn;
+                assert.equal(triggers.preSignUp, arnOf("pre-signup"));
+                assert.equal(triggers.postConfirmation, arnOf("post-confirmation"));
+                const codebuild = plan().one("aws:codebuild/project:Project");
+                assert.ok(((codebuild.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)));
+            });
+
+            it("trusts GitHub OIDC only from the configured repository", function () {
+                const roles = plan().ofType("aws:iam/role:Role").filter((r) => String(r.state.assumeRolePolicy).includes("token.actions.githubusercontent.com"));
+                assert.equal(roles.length, 3);
+                for (const role of roles) {
+                    const conditions = JSON.parse(String(role.state.assumeRolePolicy)).Statement.map((st: any) => st.Condition.StringEquals);
+                    for (const c of conditions) {
+                        assert.equal(c["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+                        const subs = [c["token.actions.githubusercontent.com:sub"]].flat();
+                        assert.ok(subs.every((sub: string) => sub.startsWith("repo:marczenn/rento:") && !sub.includes("*")), `${role.name}: ${subs}`);
+                    }
+                }
+            });
+
             it("exports what an operator needs and no secret in plain text", function () {
                 const outputs = plan().stack.outputs;
                 for (const key of ["vpcId", "subnetIds", "databaseEndpoint", "databaseProxyEndpoint", "redisPrimaryEndpoint", "apiPublicIp", "keyArns"]) {
@@ -233,6 +265,7 @@ describe("Pulumi program (planned under mocks)", function () {
         assert.ok(aurora.keyArns().has(cluster.state.kmsKeyId), "cluster key is a CMK of this stack, not alias/aws/rds");
         assert.equal(cluster.state.backupRetentionPeriod, 14);
         const params = aurora.one("aws:rds/clusterParameterGroup:ClusterParameterGroup");
+        assert.match(String(params.state.name), /\S/);
         assert.equal(cluster.state.dbClusterParameterGroupName, params.state.name);
         const values = Object.fromEntries((params.state.parameters as any[]).map((p) => [p.name, p.value]));
         assert.deepEqual([values["rds.force_ssl"], values["ssl_min_protocol_version"]], ["1", "TLSv1.3"]);

@@ -1,0 +1,362 @@
+// Sign-up path: a Cognito user pool whose PreSignUp / PostConfirmation triggers keep the
+// database in step with Cognito. The triggers write personal data, so they run in the
+// private app subnets, reach only the RDS Proxy and the VPC endpoints, and may use only
+// the two PII keys and their own database user (APPI Art. 23, security control measures).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The audit-trail minimum of the policy pack (logs kept at least a year). */
+export const MIN_LOG_RETENTION_DAYS = 365;
+/** Cognito waits 5 s for a trigger, then retries: a longer Lambda timeout only wastes retries. */
+export const COGNITO_TRIGGER_TIMEOUT_SECONDS = 5;
+
+export interface IdentityArgs {
+    /** Prefix of every physical name, e.g. `appi-dev`. */
+    namePrefix: string;
+    /** Blocks deleting the user pool (prod: true). */
+    deletionProtection: boolean;
+
+    vpcId: pulumi.Input<string>;
+    /** Private app-tier subnets (NAT egress, never the public or the isolated data tier). */
+    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Security group of the RDS Proxy; the triggers' group may reach it on `dbPort`. */
+    dbProxySecurityGroupId: pulumi.Input<string>;
+    /**
+     * Adds an ingress rule on the proxy's group admitting the triggers' group on `dbPort`
+     * (default true). Set false when the database component admits `securityGroupId` itself.
+     */
+    admitToDbProxy?: boolean;
+    /** Where HTTPS (KMS, STS) may go: the interface VPC endpoints' security group ... */
+    vpcEndpointSecurityGroupId?: pulumi.Input<string>;
+    /** ... or, when the endpoints have no group of their own, the VPC CIDR. */
+    vpcCidrBlock?: pulumi.Input<string>;
+
+    /** RDS Proxy: `arn:aws:rds:<region>:<account>:db-proxy:prx-...` (IAM auth is scoped to it). */
+    dbProxyArn: pulumi.Input<string>;
+    dbProxyEndpoint: pulumi.Input<string>;
+    dbPort?: number;
+    dbName: pulumi.Input<string>;
+    /** Database user the triggers log in as through IAM auth (a `pii_write` member). */
+    dbUser: pulumi.Input<string>;
+
+    /** PII application key (level 2 and the outer layer of level 3). */
+    piiKeyArn: pulumi.Input<string>;
+    /** Second, independent key for the inner layer of level-3 fields. */
+    piiSecondLayerKeyArn: pulumi.Input<string>;
+    /**
+     * Keys of earlier PII key versions (after a rotation to a new key): decrypt only, so old
+     * ciphertext stays readable while every new write uses the current key.
+     */
+    piiPreviousKeyArns?: pulumi.Input<pulumi.Input<string>[]>;
+    piiSecondLayerPreviousKeyArns?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Key of the Lambda log groups. */
+    logsKeyArn: pulumi.Input<string>;
+    /** CMK that encrypts the functions' environment variables at rest (e.g. the data key). */
+    lambdaEnvironmentKeyArn: pulumi.Input<string>;
+    /** Days the triggers' logs are kept (>= 365; default 365). */
+    logRetentionDays?: number;
+
+    /** Bundled handlers (`index.handler`), e.g. `new pulumi.asset.FileArchive("lambdas/dist/pre-signup")`. */
+    preSignUpCode: pulumi.asset.Archive;
+    postConfirmationCode: pulumi.asset.Archive;
+    /**
+     * Give PreSignUp the database and the PII keys too (default false: it only validates the
+     * sign-up and writes nothing, so it gets neither; PostConfirmation always has both).
+     */
+    preSignUpDataAccess?: boolean;
+    /** Memory of each trigger (default 512 MB: more memory is more CPU, which shortens cold starts under Cognito's 5 s). */
+    lambdaMemoryMb?: number;
+
+    /**
+     * Sends verification mail through SES (a verified identity in this region) instead of
+     * Cognito's built-in sender, which is capped at a few dozen messages a day: set it for prod.
+     */
+    emailSender?: { sesIdentityArn: pulumi.Input<string>; fromAddress: pulumi.Input<string> };
+
+    tags?: Record<string, string>;
+}
+
+/** Parts of an RDS Proxy ARN that IAM database authentication needs. */
+export interface ProxyArnParts {
+    partition: string;
+    region: string;
+    accountId: string;
+    /** `prx-...`: the id `rds-db:connect` names. */
+    resourceId: string;
+}
+
+export function parseDbProxyArn(arn: string): ProxyArnParts {
+    const match = /^arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):db-proxy:(prx-[A-Za-z0-9]+)$/.exec(arn);
+    if (!match) {
+        throw new Error(`dbProxyArn: ${JSON.stringify(arn)} is not an RDS Proxy ARN (expected arn:aws:rds:<region>:<account>:db-proxy:prx-...); pass the aws.rds.Proxy's arn`);
+    }
+    const [, partition, region, accountId, resourceId] = match;
+    return { partition, region, accountId, resourceId };
+}
+
+/** `rds-db:connect` resource for one database user through one proxy. */
+export function dbConnectArn(proxyArn: pulumi.Input<string>, dbUser: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.all([proxyArn, dbUser]).apply(([arn, user]) => {
+        if (!user || user.includes("*")) throw new Error(`dbUser: ${JSON.stringify(user)} must name one database user (no wildcard)`);
+        const p = parseDbProxyArn(arn);
+        return `arn:${p.partition}:rds-db:${p.region}:${p.accountId}:dbuser:${p.resourceId}/${user}`;
+    });
+}
+
+export function checkLogRetention(days: number | undefined, argName = "logRetentionDays"): number {
+    const value = days ?? MIN_LOG_RETENTION_DAYS;
+    if (!Number.isInteger(value) || value < MIN_LOG_RETENTION_DAYS) {
+        throw new Error(`${argName}: ${value} is below the audit-trail minimum of ${MIN_LOG_RETENTION_DAYS} days; use 365 or more`);
+    }
+    return value;
+}
+
+/** A KMS-encrypted log group, so the component owns retention instead of the service creating one that never expires. */
+export function encryptedLogGroup(name: string, logGroupName: pulumi.Input<string>, kmsKeyId: pulumi.Input<string>, retentionInDays: number, tags: Record<string, string> | undefined, parent: pulumi.Resource): aws.cloudwatch.LogGroup {
+    return new aws.cloudwatch.LogGroup(name, { name: logGroupName, kmsKeyId, retentionInDays, tags }, { parent });
+}
+
+/** Role trust for a service principal, as JSON the policy pack can parse. */
+export function serviceTrustPolicy(service: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+    });
+}
+
+export class Identity extends pulumi.ComponentResource {
+    readonly userPool: aws.cognito.UserPool;
+    readonly userPoolClient: aws.cognito.UserPoolClient;
+    readonly preSignUpFunction: aws.lambda.Function;
+    readonly postConfirmationFunction: aws.lambda.Function;
+    readonly securityGroup: aws.ec2.SecurityGroup;
+
+    readonly userPoolId: pulumi.Output<string>;
+    readonly userPoolArn: pulumi.Output<string>;
+    readonly userPoolClientId: pulumi.Output<string>;
+    readonly securityGroupId: pulumi.Output<string>;
+    readonly preSignUpRoleArn: pulumi.Output<string>;
+    readonly postConfirmationRoleArn: pulumi.Output<string>;
+    readonly logGroupNames: pulumi.Output<string>[];
+
+    constructor(name: string, args: IdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("appi:identity:Identity", name, {}, opts);
+
+        if (!/^[a-z][a-z0-9-]{1,30}$/.test(args.namePrefix ?? "")) {
+            throw new Error(`namePrefix: ${JSON.stringify(args.namePrefix)} must be 2-31 of a-z, 0-9, - starting with a letter (e.g. "appi-dev")`);
+        }
+        if (!args.vpcEndpointSecurityGroupId && !args.vpcCidrBlock) {
+            throw new Error("vpcEndpointSecurityGroupId or vpcCidrBlock: one is required so the triggers can reach KMS through the VPC endpoints on 443");
+        }
+        const retentionInDays = checkLogRetention(args.logRetentionDays);
+        const dbPort = args.dbPort ?? 5432;
+        const memorySize = args.lambdaMemoryMb ?? 512;
+        if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+            throw new Error(`lambdaMemoryMb: ${memorySize} must be an integer between 128 and 10240`);
+        }
+        const tags = { ...args.tags };
+        const proxy = pulumi.output(args.dbProxyArn).apply(parseDbProxyArn);
+
+        // No ingress: Cognito invokes the functions through the Lambda API, not the network.
+        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-triggers`, {
+            vpcId: args.vpcId,
+            description: "Cognito triggers: egress to the RDS Proxy and the VPC endpoints only",
+            egress: [
+                { description: "PostgreSQL through the RDS Proxy", protocol: "tcp", fromPort: dbPort, toPort: dbPort, securityGroups: [args.dbProxySecurityGroupId] },
+                args.vpcEndpointSecurityGroupId
+                    ? { description: "HTTPS to the VPC interface endpoints (KMS, STS)", protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [args.vpcEndpointSecurityGroupId] }
+                    : { description: "HTTPS to the VPC interface endpoints (KMS, STS)", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [args.vpcCidrBlock!] },
+            ],
+            tags: { ...tags, Name: `${args.namePrefix}-cognito-triggers` },
+        }, { parent: this });
+
+        if (args.admitToDbProxy ?? true) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-proxy-from-triggers`, {
+                securityGroupId: args.dbProxySecurityGroupId,
+                referencedSecurityGroupId: this.securityGroup.id,
+                ipProtocol: "tcp",
+                fromPort: dbPort,
+                toPort: dbPort,
+                description: "Cognito triggers to the RDS Proxy",
+                tags,
+            }, { parent: this });
+        }
+
+        const dataEnvironment = pulumi.all([args.piiPreviousKeyArns ?? [], args.piiSecondLayerPreviousKeyArns ?? []]).apply(([previous, previousL3]) => ({
+            DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
+            DB_PORT: String(dbPort),
+            DB_NAME: args.dbName,
+            DB_USER: args.dbUser,
+            PII_KMS_KEY_ARN: args.piiKeyArn,
+            PII_L3_KMS_KEY_ARN: args.piiSecondLayerKeyArn,
+            // Only after a rotation: earlier key versions, for reading old ciphertext.
+            ...(previous.length ? { PII_KMS_PREVIOUS_KEY_ARNS: previous.join(",") } : {}),
+            ...(previousL3.length ? { PII_L3_KMS_PREVIOUS_KEY_ARNS: previousL3.join(",") } : {}),
+            NODE_OPTIONS: "--enable-source-maps",
+        }));
+        const previousKeyArns = pulumi.all([args.piiPreviousKeyArns ?? [], args.piiSecondLayerPreviousKeyArns ?? []]).apply(([a, b]) => [...a, ...b]);
+
+        const trigger = (kind: "pre-signup" | "post-confirmation", code: pulumi.asset.Archive, dataAccess: boolean) => {
+            if (!(code instanceof pulumi.asset.Archive)) {
+                throw new Error(`${kind === "pre-signup" ? "preSignUpCode" : "postConfirmationCode"}: expected a pulumi.asset.Archive of the bundled handler`);
+            }
+            const functionName = `${args.namePrefix}-${kind}`;
+            const logGroup = encryptedLogGroup(`${name}-${kind}-logs`, `/aws/lambda/${functionName}`, args.logsKeyArn, retentionInDays, tags, this);
+
+            const role = new aws.iam.Role(`${name}-${kind}-role`, {
+                // `<prefix>-pii-*` is the name pattern the PII keys' policies admit: only roles that need them carry it.
+                name: dataAccess ? `${args.namePrefix}-pii-${kind}` : `${args.namePrefix}-${kind}`,
+                description: `Execution role of the Cognito ${kind} trigger`,
+                assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+                tags,
+            }, { parent: this });
+
+            const policy = pulumi.all([proxy, logGroup.arn, args.piiKeyArn, args.piiSecondLayerKeyArn, dbConnectArn(args.dbProxyArn, args.dbUser), args.privateSubnetIds, this.securityGroup.id, previousKeyArns])
+                .apply(([p, logGroupArn, piiKeyArn, piiL3KeyArn, connectArn, subnetIds, sgId, previousKeys]) => {
+                    const ec2Arn = (resource: string) => `arn:${p.partition}:ec2:${p.region}:${p.accountId}:${resource}`;
+                    const dataStatements = [
+                        {
+                            // Only the two PII keys; the Encryption SDK needs GenerateDataKey to encrypt, Decrypt for authorized reads.
+                            Sid: "PiiKeysOnly",
+                            Effect: "Allow",
+                            Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                            Resource: [piiKeyArn, piiL3KeyArn],
+                        },
+                        ...(previousKeys.length ? [{ Sid: "ReadWithPreviousPiiKeys", Effect: "Allow", Action: "kms:Decrypt", Resource: previousKeys }] : []),
+                        { Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
+                    ];
+                    return JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                // What AWSLambdaVPCAccessExecutionRole grants, narrowed: Describe* has no resource-level permissions.
+                                Sid: "DescribeNetwork",
+                                Effect: "Allow",
+                                Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                                Resource: "*",
+                            },
+                            {
+                                Sid: "NetworkInterfacesInOwnSubnetsAndGroup",
+                                Effect: "Allow",
+                                Action: ["ec2:CreateNetworkInterface"],
+                                Resource: [ec2Arn("network-interface/*"), ...subnetIds.map((id) => ec2Arn(`subnet/${id}`)), ec2Arn(`security-group/${sgId}`)],
+                            },
+                            {
+                                Sid: "ManageOwnNetworkInterfaces",
+                                Effect: "Allow",
+                                Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                                Resource: ec2Arn("network-interface/*"),
+                            },
+                            {
+                                Sid: "WriteOwnLogGroup",
+                                Effect: "Allow",
+                                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                Resource: `${logGroupArn}:*`,
+                            },
+                            ...(dataAccess ? dataStatements : []),
+                        ],
+                    });
+                });
+            new aws.iam.RolePolicy(`${name}-${kind}-policy`, { role: role.id, policy }, { parent: this });
+
+            const fn = new aws.lambda.Function(`${name}-${kind}`, {
+                name: functionName,
+                description: `Cognito ${kind} trigger`,
+                runtime: "nodejs22.x",
+                architectures: ["arm64"],
+                handler: "index.handler",
+                code,
+                role: role.arn,
+                timeout: COGNITO_TRIGGER_TIMEOUT_SECONDS,
+                memorySize,
+                environment: { variables: dataAccess ? dataEnvironment : { NODE_OPTIONS: "--enable-source-maps" } },
+                kmsKeyArn: args.lambdaEnvironmentKeyArn,
+                vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
+                loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+                tags,
+            }, { parent: this, dependsOn: [logGroup] });
+            return { fn, role, logGroup };
+        };
+
+        // Functions first, then the pool that names them, then the permissions that name the pool: no cycle.
+        const preSignUp = trigger("pre-signup", args.preSignUpCode, args.preSignUpDataAccess ?? false);
+        const postConfirmation = trigger("post-confirmation", args.postConfirmationCode, true);
+        this.preSignUpFunction = preSignUp.fn;
+        this.postConfirmationFunction = postConfirmation.fn;
+
+        this.userPool = new aws.cognito.UserPool(`${name}-users`, {
+            name: `${args.namePrefix}-users`,
+            // Threat protection (advanced security) needs the Plus feature plan.
+            userPoolTier: "PLUS",
+            usernameAttributes: ["email"],
+            usernameConfiguration: { caseSensitive: false },
+            autoVerifiedAttributes: ["email"],
+            userAttributeUpdateSettings: { attributesRequireVerificationBeforeUpdates: ["email"] },
+            verificationMessageTemplate: { defaultEmailOption: "CONFIRM_WITH_CODE" },
+            emailConfiguration: args.emailSender
+                ? { emailSendingAccount: "DEVELOPER", sourceArn: args.emailSender.sesIdentityArn, fromEmailAddress: args.emailSender.fromAddress }
+                : { emailSendingAccount: "COGNITO_DEFAULT" },
+            accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
+            adminCreateUserConfig: { allowAdminCreateUserOnly: false },
+            passwordPolicy: {
+                minimumLength: 12,
+                requireLowercase: true,
+                requireUppercase: true,
+                requireNumbers: true,
+                requireSymbols: true,
+                temporaryPasswordValidityDays: 3,
+            },
+            mfaConfiguration: "OPTIONAL",
+            softwareTokenMfaConfiguration: { enabled: true },
+            userPoolAddOns: { advancedSecurityMode: "ENFORCED" },
+            deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
+            lambdaConfig: { preSignUp: preSignUp.fn.arn, postConfirmation: postConfirmation.fn.arn },
+            tags,
+        }, { parent: this });
+
+        for (const [kind, fn] of [["pre-signup", preSignUp.fn], ["post-confirmation", postConfirmation.fn]] as const) {
+            new aws.lambda.Permission(`${name}-${kind}-invoke`, {
+                function: fn.name,
+                action: "lambda:InvokeFunction",
+                principal: "cognito-idp.amazonaws.com",
+                // Only this pool may invoke the trigger (confused-deputy protection).
+                sourceArn: this.userPool.arn,
+                sourceAccount: proxy.accountId,
+            }, { parent: this });
+        }
+
+        // A browser SPA cannot keep a client secret, so the client has none and uses SRP,
+        // which never sends the password; refresh tokens are revocable.
+        this.userPoolClient = new aws.cognito.UserPoolClient(`${name}-spa`, {
+            name: `${args.namePrefix}-spa`,
+            userPoolId: this.userPool.id,
+            generateSecret: false,
+            explicitAuthFlows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            preventUserExistenceErrors: "ENABLED",
+            enableTokenRevocation: true,
+            accessTokenValidity: 60,
+            idTokenValidity: 60,
+            refreshTokenValidity: 30,
+            tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
+            readAttributes: ["email", "email_verified", "given_name", "family_name", "phone_number", "address", "birthdate"],
+            writeAttributes: ["email", "given_name", "family_name", "phone_number", "address", "birthdate"],
+        }, { parent: this });
+
+        this.userPoolId = this.userPool.id;
+        this.userPoolArn = this.userPool.arn;
+        this.userPoolClientId = this.userPoolClient.id;
+        this.securityGroupId = this.securityGroup.id;
+        this.preSignUpRoleArn = preSignUp.role.arn;
+        this.postConfirmationRoleArn = postConfirmation.role.arn;
+        this.logGroupNames = [preSignUp.logGroup.name, postConfirmation.logGroup.name];
+
+        this.registerOutputs({
+            userPoolId: this.userPoolId,
+            userPoolArn: this.userPoolArn,
+            userPoolClientId: this.userPoolClientId,
+            securityGroupId: this.securityGroupId,
+            preSignUpRoleArn: this.preSignUpRoleArn,
+            postConfirmationRoleArn: this.postConfirmationRoleArn,
+        });
+    }
+}

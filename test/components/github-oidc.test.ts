@@ -1,0 +1,129 @@
+import { strict as assert } from "node:assert";
+import { runUnderMocks } from "../../plan/mocks";
+import { PlannedResource } from "../../plan/types";
+import { GithubOidc, GithubOidcArgs, githubSubjectClaim } from "../../components/github-oidc";
+
+const PROJECT_ARN = "arn:aws:codebuild:ap-northeast-1:123456789012:project/appi-test-db-migrate";
+const LOG_GROUP_ARN = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/codebuild/appi-test-db-migrate";
+const STATE_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/55555555-5555-4555-8555-555555555555";
+
+function baseArgs(overrides: Partial<GithubOidcArgs> = {}): GithubOidcArgs {
+    return {
+        namePrefix: "appi-test",
+        repository: "marczenn/rento",
+        deploy: { branch: "main" },
+        migrationProjectArn: PROJECT_ARN,
+        migrationLogGroupArn: LOG_GROUP_ARN,
+        stateBackend: { bucketName: "appi-pulumi-state", kmsKeyArn: STATE_KEY },
+        ownershipTag: { key: "Project", value: "appi-infra" },
+        ...overrides,
+    };
+}
+
+const ofType = (resources: PlannedResource[], type: string) => resources.filter((r) => r.type === type);
+const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
+const roleNamed = (resources: PlannedResource[], name: string) => inputs(ofType(resources, "aws:iam/role:Role").find((r) => inputs(r).name === name)!);
+const policyOf = (resources: PlannedResource[], logicalName: string) => JSON.parse(inputs(ofType(resources, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === logicalName)!).policy);
+
+/** Reads a trust policy the way the policy pack does: every condition value, flattened. */
+function trustOf(role: Record<string, any>) {
+    const doc = JSON.parse(role.assumeRolePolicy);
+    assert.equal(doc.Statement.length, 1);
+    const [s] = doc.Statement;
+    assert.equal(s.Action, "sts:AssumeRoleWithWebIdentity");
+    assert.deepEqual(Object.keys(s.Condition), ["StringEquals"], "only exact matches, no StringLike");
+    const cond = s.Condition.StringEquals;
+    return { federated: s.Principal.Federated, aud: cond["token.actions.githubusercontent.com:aud"], sub: [cond["token.actions.githubusercontent.com:sub"]].flat() as string[] };
+}
+
+describe("GithubOidc component", function () {
+    let dev: PlannedResource[];
+    let prod: PlannedResource[];
+
+    before(async function () {
+        ({ resources: dev } = await runUnderMocks(() => new GithubOidc("github", baseArgs()), { stack: "dev" }));
+        ({ resources: prod } = await runUnderMocks(() => new GithubOidc("github", baseArgs({ deploy: { environment: "prod" } })), { stack: "prod" }));
+    });
+
+    it("creates GitHub's OIDC provider for the STS audience", function () {
+        const [provider] = ofType(dev, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+        assert.equal(inputs(provider).url, "https://token.actions.githubusercontent.com");
+        assert.deepEqual(inputs(provider).clientIdLists, ["sts.amazonaws.com"]);
+        assert.ok(inputs(provider).thumbprintLists.every((t: string) => /^[0-9a-f]{40}$/.test(t)));
+    });
+
+    it("pins every role to the repository and one branch or environment, with the STS audience", function () {
+        const [provider] = ofType(dev, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+        const expected: Record<string, string[]> = {
+            "appi-test-github-preview": ["repo:marczenn/rento:ref:refs/heads/main", "repo:marczenn/rento:environment:preview"],
+            "appi-test-github-deploy": ["repo:marczenn/rento:ref:refs/heads/main"],
+            "appi-test-github-migrate": ["repo:marczenn/rento:ref:refs/heads/main"],
+        };
+        assert.equal(ofType(dev, "aws:iam/role:Role").length, 3);
+        for (const [name, subjects] of Object.entries(expected)) {
+            const trust = trustOf(roleNamed(dev, name));
+            assert.equal(trust.federated, provider.state.arn);
+            assert.equal(trust.aud, "sts.amazonaws.com");
+            assert.deepEqual(trust.sub, subjects);
+            for (const sub of trust.sub) assert.ok(!/[*?]/.test(sub), `${name}: ${sub} has a wildcard`);
+        }
+    });
+
+    it("lets prod deploy and migrate only from the prod environment", function () {
+        assert.deepEqual(trustOf(roleNamed(prod, "appi-test-github-deploy")).sub, ["repo:marczenn/rento:environment:prod"]);
+        assert.deepEqual(trustOf(roleNamed(prod, "appi-test-github-migrate")).sub, ["repo:marczenn/rento:environment:prod"]);
+    });
+
+    it("scopes the migrate role to the migration project and its log group", function () {
+        const doc = policyOf(dev, "github-migrate");
+        const allows = doc.Statement.filter((s: any) => s.Effect === "Allow");
+        const resources = allows.flatMap((s: any) => [s.Resource].flat());
+        assert.deepEqual(resources.sort(), [LOG_GROUP_ARN, `${LOG_GROUP_ARN}:*`, PROJECT_ARN].sort());
+        const actions = allows.flatMap((s: any) => [s.Action].flat());
+        assert.ok(actions.includes("codebuild:StartBuild") && actions.includes("codebuild:BatchGetBuilds"));
+        assert.ok(actions.every((a: string) => /^(codebuild|logs):/.test(a) && !a.includes("*")));
+        const deny = doc.Statement.find((s: any) => s.Effect === "Deny");
+        assert.deepEqual(deny.Condition, { Null: { "codebuild:source.buildspec": "false" } });
+    });
+
+    it("keeps the preview role read-only apart from the state lock", function () {
+        const doc = policyOf(dev, "github-preview");
+        const writes = doc.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => [s.Action].flat().map((a: string) => ({ a, r: s.Resource })))
+            .filter(({ a }: { a: string }) => !/^[a-z0-9-]+:(Describe|Get|List|BatchGet)/.test(a) && a !== "kms:Decrypt" && a !== "kms:GenerateDataKey");
+        assert.deepEqual(writes.map((w: any) => w.a).sort(), ["s3:DeleteObject", "s3:PutObject"]);
+        assert.deepEqual(writes.map((w: any) => w.r), ["arn:aws:s3:::appi-pulumi-state/.pulumi/locks/*", "arn:aws:s3:::appi-pulumi-state/.pulumi/locks/*"]);
+    });
+
+    it("bounds the deploy role to Tokyo, the stack's IAM names and no data-plane reads", function () {
+        const doc = policyOf(dev, "github-deploy");
+        const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
+        assert.equal(bySid.ManageStackServicesInRegion.Condition.StringEquals["aws:RequestedRegion"], "ap-northeast-1");
+        assert.equal(bySid.DenyOutsideRegion.Effect, "Deny");
+        assert.equal(bySid.DenyOutsideRegion.Condition.StringNotEquals["aws:RequestedRegion"], "ap-northeast-1");
+        assert.ok([bySid.ManageStackIam.Resource].flat().every((r: string) => r.startsWith("arn:aws:iam::123456789012:") && !r.endsWith(":*")));
+        assert.ok(bySid.DenyReadingPersonalData.Action.includes("secretsmanager:GetSecretValue"));
+        assert.deepEqual(bySid.DenyDirectDataKeyUse.NotResource, [STATE_KEY]);
+        assert.equal(bySid.ReadPublicAmiParameters.Resource, "arn:aws:ssm:ap-northeast-1::parameter/aws/service/*");
+        assert.equal(bySid.DenyDeletingOthersStores.Condition.StringNotEquals["aws:ResourceTag/Project"], "appi-infra");
+        for (const s of doc.Statement.filter((x: any) => x.Effect === "Allow" && x.Resource === "*")) {
+            const global = [s.Action].flat().every((a: string) => a.startsWith("sts:"));
+            assert.ok(global || s.Condition?.StringEquals?.["aws:RequestedRegion"] === "ap-northeast-1" || s.Condition?.StringEquals?.["iam:AWSServiceName"], `${s.Sid} is unbounded`);
+        }
+    });
+
+    it("reuses an existing provider instead of creating a second one", async function () {
+        const existing = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+        const { resources } = await runUnderMocks(() => new GithubOidc("github", baseArgs({ existingProviderArn: existing })), { stack: "dev2" });
+        assert.equal(ofType(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
+        assert.equal(trustOf(roleNamed(resources, "appi-test-github-deploy")).federated, existing);
+    });
+
+    it("refuses wildcards and malformed subjects with a message naming the argument", function () {
+        assert.throws(() => githubSubjectClaim("marczenn/*", { branch: "main" }), /repository: "marczenn\/\*" must be one GitHub repository/);
+        assert.throws(() => githubSubjectClaim("marczenn", { branch: "main" }), /repository:/);
+        assert.throws(() => githubSubjectClaim("marczenn/rento", { branch: "release/*" }, "deploy"), /deploy\.branch: "release\/\*" must be one branch name/);
+        assert.throws(() => githubSubjectClaim("marczenn/rento", { environment: "pr*" }, "preview[0]"), /preview\[0\]\.environment/);
+        assert.throws(() => new GithubOidc("bad", baseArgs({ preview: [] })), /preview: give at least one/);
+        assert.equal(githubSubjectClaim("marczenn/rento", { branch: "release/v1" }), "repo:marczenn/rento:ref:refs/heads/release/v1");
+    });
+});
