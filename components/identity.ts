@@ -4,6 +4,7 @@
 // the two PII keys and their own database user (APPI Art. 23, security control measures).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
 
 /** The audit-trail minimum of the policy pack (logs kept at least a year). */
 export const MIN_LOG_RETENTION_DAYS = 365;
@@ -306,6 +307,14 @@ export class Identity extends pulumi.ComponentResource {
                 requireSymbols: true,
                 temporaryPasswordValidityDays: 3,
             },
+            // Consent travels in ClientMetadata, which Cognito does not keep between SignUp and
+            // ConfirmSignUp; these attributes carry it to PostConfirmation instead.
+            schemas: Object.values(CONSENT_ATTRIBUTES).map((attribute) => ({
+                name: attribute.replace(/^custom:/, ""),
+                attributeDataType: "String",
+                mutable: true,
+                stringAttributeConstraints: { minLength: "1", maxLength: "512" },
+            })),
             mfaConfiguration: "OPTIONAL",
             softwareTokenMfaConfiguration: { enabled: true },
             userPoolAddOns: { advancedSecurityMode: "ENFORCED" },
@@ -338,8 +347,8 @@ export class Identity extends pulumi.ComponentResource {
             idTokenValidity: 60,
             refreshTokenValidity: 30,
             tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
-            readAttributes: ["email", "email_verified", "given_name", "family_name", "phone_number", "address", "birthdate"],
-            writeAttributes: ["email", "given_name", "family_name", "phone_number", "address", "birthdate"],
+            readAttributes: ["email", "email_verified", "given_name", "family_name", "phone_number", "address", "birthdate", ...Object.values(CONSENT_ATTRIBUTES)],
+            writeAttributes: ["email", "given_name", "family_name", "phone_number", "address", "birthdate", ...Object.values(CONSENT_ATTRIBUTES)],
         }, { parent: this });
 
         this.userPoolId = this.userPool.id;

@@ -212,6 +212,9 @@ describe("Pulumi program (planned under mocks)", function () {
                 const arnOf = (suffix: string) => functions.find((f) => String(f.state.name).endsWith(suffix))!.state.arn;
                 assert.equal(triggers.preSignUp, arnOf("pre-signup"));
                 assert.equal(triggers.postConfirmation, arnOf("post-confirmation"));
+                // Consent reaches PostConfirmation through attributes the pool defines (ClientMetadata is not kept).
+                const schema = (plan().one("aws:cognito/userPool:UserPool").state.schemas as any[]).map((attr) => attr.name);
+                assert.deepEqual(schema.sort(), ["consents", "notice_version"]);
                 const codebuild = plan().one("aws:codebuild/project:Project");
                 assert.ok(((codebuild.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)));
             });
