@@ -27,7 +27,7 @@ import { Keys } from "./components/keys";
 import { MigrationRunner } from "./components/migration-runner";
 import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
-import { buildLambdas, DEFAULT_OUT_DIR, LambdaName } from "./lambdas/build";
+import { buildLambdasOnce, DEFAULT_OUT_DIR, LambdaName } from "./lambdas/build";
 
 const config = loadConfig();
 const secrets = new pulumi.Config();
@@ -43,7 +43,7 @@ const tags = config.tags;
 const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
-const bundles = buildLambdas();
+const bundles = buildLambdasOnce();
 const lambdaCode = (name: LambdaName) => new pulumi.asset.FileArchive(bundles.then(() => path.join(DEFAULT_OUT_DIR, name)));
 
 const keys = new Keys(

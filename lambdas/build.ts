@@ -54,6 +54,14 @@ export async function buildLambdas(outDir: string = DEFAULT_OUT_DIR): Promise<Bu
     return bundles;
 }
 
+let pendingBuild: Promise<BundleInfo[]> | undefined;
+
+/** One build per process: the offline planner evaluates the program once per stack, with the same code. */
+export function buildLambdasOnce(): Promise<BundleInfo[]> {
+    pendingBuild ??= buildLambdas();
+    return pendingBuild;
+}
+
 if (require.main === module) {
     const outDir = process.argv[2] ? path.resolve(process.argv[2]) : DEFAULT_OUT_DIR;
     buildLambdas(outDir)
