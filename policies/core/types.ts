@@ -64,6 +64,8 @@ export interface ResourceView {
     provider?: ProviderView;
     /** URN of the parent (component) resource, if known. */
     parent?: string;
+    /** Physical id (state `id`, mocks' id) when the runner knows it: other resources' props refer to it. */
+    id?: string;
     /** True for provider resources (`pulumi:providers:*`). */
     isProvider: boolean;
     /** Pulumi resource options the runner could see. */

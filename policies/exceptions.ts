@@ -1,0 +1,123 @@
+// Exceptions: a reviewer-approved waiver of one rule for one resource (or a URN
+// pattern), with a reason, an approver and an expiry date. An exempted finding
+// stays in every report as "exempted"; an expired or malformed exception is an
+// error, never a silent pass.
+import Ajv from "ajv";
+import * as fs from "node:fs";
+import { Finding } from "./core/types";
+
+export interface PolicyException {
+    rule: string;
+    /** An exact URN, or a pattern where `*` matches any run of characters and `?` one character. */
+    urn: string;
+    reason: string;
+    approver: string;
+    /** ISO date (YYYY-MM-DD): the exception holds through the end of that day (UTC). */
+    expires: string;
+}
+
+export class ExceptionsError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ExceptionsError";
+    }
+}
+
+const EXCEPTION_SCHEMA = {
+    type: "object",
+    required: ["rule", "urn", "reason", "approver", "expires"],
+    additionalProperties: false,
+    properties: {
+        rule: { type: "string", pattern: "^[a-z0-9]+(-[a-z0-9]+)*$" },
+        urn: { type: "string", minLength: 1 },
+        reason: { type: "string", minLength: 10 },
+        approver: { type: "string", minLength: 1 },
+        expires: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" },
+    },
+} as const;
+
+const FILE_SCHEMA = {
+    type: "object",
+    required: ["exceptions"],
+    additionalProperties: false,
+    properties: { $schema: { type: "string" }, exceptions: { type: "array", items: EXCEPTION_SCHEMA } },
+} as const;
+
+const validateFile = new Ajv({ allErrors: false }).compile(FILE_SCHEMA);
+
+function describe(e: Partial<PolicyException>, index: number): string {
+    return `exception #${index + 1}${e.rule ? ` (rule ${e.rule}${e.urn ? `, urn ${e.urn}` : ""})` : ""}`;
+}
+
+/** Today as YYYY-MM-DD in UTC (the calendar an expiry date is read in). */
+function isoDay(now: Date): string {
+    return now.toISOString().slice(0, 10);
+}
+
+/**
+ * Validates an exceptions document (`{"exceptions": [...]}`, or a bare array).
+ * `knownRules` catches typos that would otherwise exempt nothing.
+ */
+export function parseExceptions(doc: unknown, options: { knownRules?: readonly string[]; now?: Date } = {}): PolicyException[] {
+    const wrapped = Array.isArray(doc) ? { exceptions: doc } : doc;
+    if (!validateFile(wrapped)) {
+        const err = validateFile.errors?.[0];
+        const where = err?.instancePath
+            ? err.instancePath.replace(/^\/exceptions\/(\d+)/, (_m, i) => `exception #${Number(i) + 1}`).replace(/\/([^/]+)/g, " field $1").trim()
+            : "file";
+        const detail = err?.keyword === "additionalProperties" ? `has unknown field "${(err.params as { additionalProperty: string }).additionalProperty}"` : (err?.message ?? "is invalid");
+        throw new ExceptionsError(`malformed exceptions: ${where} ${detail}`);
+    }
+    const list = (wrapped as { exceptions: PolicyException[] }).exceptions;
+    const today = isoDay(options.now ?? new Date());
+    list.forEach((e, i) => {
+        const date = new Date(`${e.expires}T00:00:00Z`);
+        if (Number.isNaN(date.getTime()) || isoDay(date) !== e.expires) {
+            throw new ExceptionsError(`malformed exceptions: ${describe(e, i)} has an invalid expiry date "${e.expires}"`);
+        }
+        if (e.expires < today) {
+            throw new ExceptionsError(`${describe(e, i)} expired on ${e.expires} (approved by ${e.approver}): renew or remove it`);
+        }
+        if (options.knownRules && !options.knownRules.includes(e.rule)) {
+            throw new ExceptionsError(`malformed exceptions: ${describe(e, i)} names an unknown rule "${e.rule}"`);
+        }
+    });
+    return list;
+}
+
+export function loadExceptions(file: string, options: { knownRules?: readonly string[]; now?: Date } = {}): PolicyException[] {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw new ExceptionsError(`cannot read exceptions file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+        doc = JSON.parse(text);
+    } catch (err) {
+        throw new ExceptionsError(`exceptions file ${file} is not JSON: ${(err as Error).message}`);
+    }
+    try {
+        return parseExceptions(doc, options);
+    } catch (err) {
+        throw new ExceptionsError(`${file}: ${(err as Error).message}`);
+    }
+}
+
+/** `*` and `?` wildcards only: URNs contain `/`, `:` and `$`, which path globs would treat specially. */
+function urnPattern(pattern: string): RegExp {
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    return new RegExp(`^${body}$`);
+}
+
+/** Marks the non-compliant findings an exception covers as exempted; everything else passes through unchanged. */
+export function applyExceptions(findings: readonly Finding[], exceptions: readonly PolicyException[]): Finding[] {
+    if (exceptions.length === 0) return [...findings];
+    const compiled = exceptions.map((e) => ({ e, re: urnPattern(e.urn) }));
+    return findings.map((f) => {
+        if (f.outcome.kind !== "non-compliant") return f;
+        const hit = compiled.find(({ e, re }) => e.rule === f.ruleId && re.test(f.urn));
+        return hit ? { ...f, exemption: { reason: hit.e.reason, approver: hit.e.approver, expires: hit.e.expires } } : f;
+    });
+}

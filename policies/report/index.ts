@@ -1,0 +1,28 @@
+// One entry point for every report format.
+import { formatJson } from "./json";
+import { formatMarkdown } from "./markdown";
+import { Report } from "./model";
+import { SarifOptions, formatSarif } from "./sarif";
+import { formatText } from "./text";
+
+export const REPORT_FORMATS = ["text", "json", "sarif", "markdown"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export function isReportFormat(value: string): value is ReportFormat {
+    return (REPORT_FORMATS as readonly string[]).includes(value);
+}
+
+export function formatReport(report: Report, format: ReportFormat, options: SarifOptions = {}): string {
+    switch (format) {
+        case "text":
+            return formatText(report);
+        case "json":
+            return formatJson(report);
+        case "sarif":
+            return formatSarif(report, options);
+        case "markdown":
+            return formatMarkdown(report);
+    }
+}
+
+export * from "./model";

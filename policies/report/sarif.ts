@@ -1,0 +1,81 @@
+// SARIF 2.1.0 for GitHub code scanning: every rule in tool.driver.rules with
+// help text and a link; each finding located at its URN (a logical location)
+// and at the file that was checked (code scanning needs a physical one).
+import type * as Sarif from "sarif";
+import { EnforcementLevel, RuleMetadata } from "../core/types";
+import { Report, findingMessage, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
+
+export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/** GitHub orders alerts by `security-severity` (0-10). */
+const SECURITY_SEVERITY: Record<RuleMetadata["severity"], string> = { critical: "9.5", high: "8.0", medium: "5.5", low: "3.0" };
+
+function defaultLevel(level: EnforcementLevel): Sarif.ReportingConfiguration["level"] {
+    return level === "mandatory" ? "error" : level === "advisory" ? "warning" : "none";
+}
+
+function pascal(id: string): string {
+    return id.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase());
+}
+
+export interface SarifOptions {
+    /** The artifact results point at (the stack export, Pulumi.<stack>.yaml, ...). */
+    artifactUri?: string;
+    toolVersion?: string;
+}
+
+export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
+    const artifactUri = options.artifactUri ?? report.source ?? "Pulumi.yaml";
+    const indexOf = new Map(report.rules.map((r, i) => [r.id, i]));
+    const rules: Sarif.ReportingDescriptor[] = report.rules.map((r) => ({
+        id: r.id,
+        name: pascal(r.id),
+        shortDescription: { text: r.title },
+        fullDescription: { text: r.description },
+        help: {
+            text: `${r.description}\n\nAPPI: ${r.appi}${r.securityHub.length ? `\nAWS Security Hub: ${r.securityHub.join(", ")}` : ""}\n\nRemediation: ${r.remediation}`,
+            markdown: `${r.description}\n\n**APPI**: ${r.appi}${r.securityHub.length ? `  \n**AWS Security Hub**: ${r.securityHub.join(", ")}` : ""}\n\n**Remediation**: ${r.remediation}`,
+        },
+        helpUri: ruleHelpUri(r),
+        defaultConfiguration: { level: defaultLevel(r.defaultEnforcement), enabled: r.defaultEnforcement !== "disabled" },
+        properties: { tags: ["security", "appi", ...r.securityHub.map((c) => `security-hub/${c}`)], "security-severity": SECURITY_SEVERITY[r.severity], appi: r.appi, severity: r.severity },
+    }));
+    const results: Sarif.Result[] = report.findings
+        .filter((f) => isViolation(f) || f.exemption)
+        .map((f) => {
+            const { type, name } = urnParts(f.urn);
+            const result: Sarif.Result = {
+                ruleId: f.ruleId,
+                level: f.exemption ? "note" : violationLevel(f) === "mandatory" ? "error" : "warning",
+                message: { text: findingMessage(f) || `${f.ruleId}: non-compliant` },
+                locations: [
+                    {
+                        physicalLocation: { artifactLocation: { uri: artifactUri }, region: { startLine: 1 } },
+                        logicalLocations: [{ fullyQualifiedName: f.urn, name, kind: "resource", decoratedName: type }],
+                    },
+                ],
+                // Lets code scanning tell two findings of one rule apart across runs.
+                partialFingerprints: { "appiUrn/v1": `${f.ruleId}|${f.urn}` },
+                properties: { enforcementLevel: f.enforcementLevel, resourceType: f.resourceType, outcome: f.outcome.kind },
+            };
+            const i = indexOf.get(f.ruleId);
+            if (i !== undefined) result.ruleIndex = i;
+            if (f.exemption) result.suppressions = [{ kind: "external", status: "accepted", justification: `${f.exemption.reason} (approved by ${f.exemption.approver}, expires ${f.exemption.expires})` }];
+            return result;
+        });
+    return {
+        $schema: SARIF_SCHEMA,
+        version: "2.1.0",
+        runs: [
+            {
+                tool: { driver: { name: "appi-policy-pack", version: options.toolVersion ?? "0.1.0", informationUri: "https://www.ppc.go.jp/en/legal/", rules } },
+                results,
+                ...(report.stack ? { properties: { stack: report.stack } } : {}),
+            },
+        ],
+    };
+}
+
+export function formatSarif(report: Report, options: SarifOptions = {}): string {
+    return JSON.stringify(toSarif(report, options), null, 2);
+}

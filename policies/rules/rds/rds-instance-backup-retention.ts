@@ -1,0 +1,27 @@
+import { readNumber, readString } from "../../core/props";
+import { defineResourceRule, failIf, notApplicable } from "../../core/rule";
+import { APPI } from "../_shared/appi";
+
+/** AWS default when backupRetentionPeriod is unset. */
+const AWS_DEFAULT_RETENTION_DAYS = 1;
+
+export const rdsInstanceBackupRetention = defineResourceRule({
+    id: "rds-instance-backup-retention",
+    title: "RDS instances keep automated backups long enough",
+    description:
+        "backupRetentionPeriod (AWS default 1 day when unset; 0 disables backups) is at least minBackupRetentionDays. Read replicas take backups from their source.",
+    appi: APPI.accuracyAvailability,
+    securityHub: ["RDS.11"],
+    severity: "high",
+    remediation: "Set backupRetentionPeriod to at least the configured minimum (default 14 days, maximum 35).",
+    defaultEnforcement: "mandatory",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    check(resource, { config }) {
+        if (readString(resource.props, "replicateSourceDb")) return notApplicable();
+        const days = readNumber(resource.props, "backupRetentionPeriod", AWS_DEFAULT_RETENTION_DAYS);
+        return failIf([
+            days < config.minBackupRetentionDays &&
+                `automated backups are kept ${days} day(s)${resource.props.backupRetentionPeriod === undefined ? " (AWS default, backupRetentionPeriod unset)" : ""}, below the minimum of ${config.minBackupRetentionDays}`,
+        ]);
+    },
+});

@@ -1,0 +1,113 @@
+// State audit: evaluates the rule set on a `pulumi stack export` file
+// (deployment version 3). Props are inputs overlaid on outputs: outputs are what
+// the engine recorded, inputs what the program asked for.
+import Ajv from "ajv";
+import { isAscii } from "node:buffer";
+import * as fs from "node:fs";
+import { buildStackView } from "../core/stack-view";
+import { PackConfig, Rule } from "../core/types";
+import { evaluate } from "../core/engine";
+import { PolicyException, applyExceptions } from "../exceptions";
+import { Report } from "../report/model";
+import { InputError } from "./errors";
+import { RawResource, buildResourceViews, defaultProviderRegion, stackFromUrn } from "./views";
+
+export const SUPPORTED_EXPORT_VERSION = 3;
+
+const RESOURCE_SCHEMA = {
+    type: "object",
+    required: ["urn", "type"],
+    properties: {
+        urn: { type: "string", pattern: "^urn:pulumi:" },
+        type: { type: "string", minLength: 1 },
+        inputs: { type: "object" },
+        outputs: { type: "object" },
+        provider: { type: "string" },
+        parent: { type: "string" },
+        protect: { type: "boolean" },
+        delete: { type: "boolean" },
+    },
+} as const;
+
+const DEPLOYMENT_SCHEMA = {
+    type: "object",
+    properties: { resources: { type: "array", items: RESOURCE_SCHEMA } },
+} as const;
+
+const validateDeployment = new Ajv({ allErrors: false }).compile(DEPLOYMENT_SCHEMA);
+
+interface ExportedResource extends RawResource {
+    /** Set on the old copy of a replaced resource awaiting deletion. */
+    delete?: boolean;
+}
+
+export interface ParsedExport {
+    stack?: string;
+    resources: RawResource[];
+    /** True when the records were parsed for this audit alone (their values may be normalised in place). */
+    owned?: boolean;
+}
+
+function describeValue(value: unknown): string {
+    return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+/** Validates the shape of a parsed export document; `source` names it in errors. */
+export function readStackExport(doc: unknown, source: string): ParsedExport {
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc) || !("deployment" in doc)) {
+        throw new InputError(`${source} is not a Pulumi stack export: expected an object with "version" and "deployment", got ${doc !== null && typeof doc === "object" && !Array.isArray(doc) ? `keys ${Object.keys(doc).slice(0, 5).join(", ") || "(none)"}` : describeValue(doc)}`);
+    }
+    const { version, deployment } = doc as { version?: unknown; deployment?: unknown };
+    if (version !== SUPPORTED_EXPORT_VERSION) {
+        throw new InputError(`${source}: unsupported stack export version ${JSON.stringify(version)} (this audit reads deployment version ${SUPPORTED_EXPORT_VERSION}; re-export with a current Pulumi CLI)`);
+    }
+    if (!validateDeployment(deployment)) {
+        const err = validateDeployment.errors![0];
+        throw new InputError(`${source} is not a valid Pulumi stack export: deployment${err.instancePath.replace(/\//g, ".")} ${err.message}`);
+    }
+    const all = ((deployment as { resources?: ExportedResource[] }).resources ?? []).filter((r) => !r.delete);
+    return { stack: all.length ? stackFromUrn(all[0].urn) : undefined, resources: all };
+}
+
+export function parseStackExport(text: string, source: string): ParsedExport {
+    let doc: unknown;
+    try {
+        doc = JSON.parse(text);
+    } catch (err) {
+        throw new InputError(`${source} is not JSON: ${(err as Error).message}`);
+    }
+    return { ...readStackExport(doc, source), owned: true };
+}
+
+export interface AuditOptions {
+    rules: readonly Rule[];
+    config: PackConfig;
+    exceptions?: readonly PolicyException[];
+}
+
+export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, source?: string): Report {
+    // The stack's region is the default provider's: that is where `aws:region` lands in state.
+    const views = buildResourceViews(parsed.resources, defaultProviderRegion(parsed.resources), { owned: parsed.owned });
+    const findings = evaluate(options.rules, buildStackView(views, parsed.stack), options.config);
+    return {
+        stack: parsed.stack,
+        source,
+        rules: options.rules,
+        findings: applyExceptions(findings, options.exceptions ?? []),
+        resources: views.length,
+    };
+}
+
+/** Read + parse + evaluate one export file. Throws InputError for anything that is not a readable v3 export. */
+export function auditFile(file: string, options: AuditOptions): Report {
+    let text: string;
+    try {
+        const bytes = fs.readFileSync(file);
+        // Exports are almost always ASCII: a one-byte string is a copy, not a UTF-8 decode of megabytes.
+        text = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new InputError(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message}`);
+    }
+    return auditParsedExport(parseStackExport(text, file), options, file);
+}
