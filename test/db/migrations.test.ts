@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate, migrationStatus } from "../../db/migrate";
+import { freshDatabase, migratedDatabase, TestDatabase } from "../support/postgres";
+import { connect } from "./helpers";
+
+const quiet = { log: () => undefined };
+const ALL = loadMigrations().map((f) => f.name);
+
+describe("db: migration runner", function () {
+    const cleanup: Array<() => Promise<void> | void> = [];
+    afterEach(async function () {
+        while (cleanup.length) await cleanup.pop()!();
+    });
+    async function fresh(label: string): Promise<TestDatabase> {
+        const db = await freshDatabase(label);
+        cleanup.push(() => db.drop());
+        return db;
+    }
+    function copyOfMigrations(): string {
+        const dir = mkdtempSync(path.join(tmpdir(), "appi-migrations-"));
+        cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
+        cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+        return dir;
+    }
+
+    it("the migration files are numbered, unique and start at 0001", function () {
+        assert.ok(ALL.length >= 3);
+        assert.equal(ALL[0], "0001_pii_schema.sql");
+        assert.deepEqual([...ALL].sort(), ALL);
+    });
+
+    it("creates the spec's tables, indexes and views on an empty database", async function () {
+        const db = await fresh("schema");
+        assert.deepEqual(await migrate({ connectionString: db.url }, quiet), ALL);
+        const client = await connect(db.url);
+        try {
+            const names = async (sql: string) => (await client.query(sql)).rows.map((r) => r.name as string);
+            const tables = await names("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'");
+            for (const t of ["users", "encryption_metadata", "encryption_audit", "key_rotation_log", "system_config", "consent_records",
+                "retention_policies", "deletion_requests", "incidents", "data_subject_requests", "third_party_provisions", "audit_log"]) {
+                assert.ok(tables.includes(t), `table ${t}`);
+            }
+            const indexes = await names("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'");
+            for (const i of ["idx_users_email", "idx_users_created_at", "idx_encryption_metadata_user_field", "idx_encryption_metadata_level",
+                "idx_encryption_audit_user_time", "idx_encryption_audit_operation", "idx_key_rotation_log_key_type", "idx_key_rotation_log_status"]) {
+                assert.ok(indexes.includes(i), `index ${i}`);
+            }
+            const views = await names("SELECT viewname AS name FROM pg_views WHERE schemaname = 'public'");
+            for (const v of ["encryption_stats", "audit_summary", "key_rotation_summary"]) assert.ok(views.includes(v), `view ${v}`);
+            const bytea = await client.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name LIKE '%\\_encrypted' AND data_type = 'bytea'",
+            );
+            assert.equal(bytea.rowCount, 6);
+            const config = await client.query("SELECT count(*)::int AS n FROM system_config");
+            assert.ok(config.rows[0].n > 0, "system_config is seeded");
+            const pgcrypto = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pgcrypto'");
+            assert.equal(pgcrypto.rowCount, 0, "encryption happens in the application, not with pgcrypto");
+        } finally {
+            await client.end();
+        }
+    });
+
+    it("is idempotent: a second run applies nothing and status shows everything applied", async function () {
+        const db = await migratedDatabase("idempotent");
+        cleanup.push(() => db.drop());
+        assert.deepEqual(await migrate({ connectionString: db.url }, quiet), []);
+        const status = await migrationStatus({ connectionString: db.url });
+        assert.deepEqual(status.applied.map((a) => a.name), ALL);
+        assert.deepEqual(status.pending, []);
+    });
+
+    it("status of an empty database lists every file as pending", async function () {
+        const db = await fresh("status");
+        const status = await migrationStatus({ connectionString: db.url });
+        assert.deepEqual(status.applied, []);
+        assert.deepEqual(status.pending.map((p) => p.name), ALL);
+    });
+
+    it("two concurrent runs on one database apply each migration exactly once", async function () {
+        const db = await fresh("concurrent");
+        const [a, b] = await Promise.all([migrate({ connectionString: db.url }, quiet), migrate({ connectionString: db.url }, quiet)]);
+        assert.deepEqual([...a, ...b].sort(), ALL);
+        const client = await connect(db.url);
+        try {
+            const { rows } = await client.query("SELECT name FROM schema_migrations ORDER BY name");
+            assert.deepEqual(rows.map((r) => r.name), ALL);
+        } finally {
+            await client.end();
+        }
+    });
+
+    it("migrates several databases of one server at the same time (cluster-wide roles)", async function () {
+        const dbs = await Promise.all([fresh("parallel_a"), fresh("parallel_b"), fresh("parallel_c")]);
+        const results = await Promise.all(dbs.map((db) => migrate({ connectionString: db.url }, quiet)));
+        for (const r of results) assert.deepEqual(r, ALL);
+    });
+
+    it("stops with the file's name when an applied migration was edited", async function () {
+        const dir = copyOfMigrations();
+        const db = await fresh("tamper");
+        await migrate({ connectionString: db.url }, { ...quiet, dir });
+        appendFileSync(path.join(dir, "0002_appi_model.sql"), "\n-- sneaky edit\n");
+        writeFileSync(path.join(dir, "9999_later.sql"), "CREATE TABLE should_not_exist (id int);");
+        await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir }), /migration 0002_appi_model\.sql was changed after it was applied/);
+        await assert.rejects(migrationStatus({ connectionString: db.url }, { dir }), /0002_appi_model\.sql was changed/);
+        const client = await connect(db.url);
+        try {
+            assert.equal((await client.query("SELECT to_regclass('should_not_exist') AS t")).rows[0].t, null);
+        } finally {
+            await client.end();
+        }
+    });
+
+    it("rolls a failing migration back entirely and names it", async function () {
+        const dir = copyOfMigrations();
+        writeFileSync(path.join(dir, "9998_half_done.sql"), "CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;");
+        const db = await fresh("failing");
+        await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir }), /migration 9998_half_done\.sql failed and was rolled back: .*no_such_table/);
+        const client = await connect(db.url);
+        try {
+            assert.equal((await client.query("SELECT to_regclass('half_done') AS t")).rows[0].t, null);
+            const { rows } = await client.query("SELECT name FROM schema_migrations ORDER BY name");
+            assert.deepEqual(rows.map((r) => r.name), ALL, "the files before it stay applied");
+        } finally {
+            await client.end();
+        }
+    });
+
+    it("refuses badly named, duplicate-numbered or vanished migration files", async function () {
+        const badName = copyOfMigrations();
+        writeFileSync(path.join(badName, "add-stuff.sql"), "SELECT 1;");
+        assert.throws(() => loadMigrations(badName), /add-stuff\.sql.*0004_short_description\.sql/);
+
+        const duplicate = copyOfMigrations();
+        writeFileSync(path.join(duplicate, "0002_other.sql"), "SELECT 1;");
+        assert.throws(() => loadMigrations(duplicate), /0002_appi_model\.sql and 0002_other\.sql share the number 0002/);
+
+        const vanished = copyOfMigrations();
+        const db = await fresh("vanished");
+        await migrate({ connectionString: db.url }, { ...quiet, dir: vanished });
+        rmSync(path.join(vanished, "0003_roles_and_rls.sql"));
+        await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir: vanished }), /0003_roles_and_rls\.sql is applied in the database but missing/);
+    });
+});
