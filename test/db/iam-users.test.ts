@@ -1,0 +1,66 @@
+// The IAM login users the RDS Proxy admits (migrations/0004): what each may do, and nothing more.
+import { strict as assert } from "assert";
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { migratedDatabase, TestDatabase } from "../support/postgres";
+import { connect } from "./helpers";
+
+describe("IAM login users (0004)", function () {
+    let db: TestDatabase;
+    let admin: pg.Client;
+
+    before(async function () {
+        db = await migratedDatabase("iam_users");
+        admin = await connect(db.url);
+    });
+    after(async function () {
+        await admin?.end();
+        await db?.drop();
+    });
+
+    it("creates cognito_trigger as a login member of pii_write, and migrator as a login", async function () {
+        const { rows } = await admin.query(
+            `SELECT r.rolname, r.rolcanlogin, r.rolsuper,
+                    pg_has_role(r.rolname, 'pii_write', 'MEMBER') AS writes,
+                    pg_has_role(r.rolname, 'pii_audit', 'MEMBER') AS audits
+               FROM pg_roles r WHERE r.rolname IN ('cognito_trigger', 'migrator') ORDER BY r.rolname`,
+        );
+        assert.deepEqual(rows, [
+            { rolname: "cognito_trigger", rolcanlogin: true, rolsuper: false, writes: true, audits: false },
+            { rolname: "migrator", rolcanlogin: true, rolsuper: false, writes: false, audits: false },
+        ]);
+    });
+
+    it("never makes the migrator a member of a superuser owner", async function () {
+        const { rows } = await admin.query("SELECT pg_has_role('migrator', current_user, 'MEMBER') AS member, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS owner_is_superuser");
+        assert.equal(rows[0].owner_is_superuser, true, "tests migrate as a superuser");
+        assert.equal(rows[0].member, false);
+    });
+
+    it("keeps cognito_trigger under row-level security: it sees no other user's row", async function () {
+        const someone = randomUUID();
+        await admin.query("INSERT INTO users (id, email) VALUES ($1, $2)", [someone, `${someone}@example.com`]);
+        const trigger = new pg.Client({ connectionString: db.url });
+        await trigger.connect();
+        try {
+            await trigger.query("SET ROLE cognito_trigger");
+            await trigger.query("BEGIN");
+            await trigger.query("SELECT set_config('app.user_id', $1, true)", [randomUUID()]);
+            const { rowCount } = await trigger.query("SELECT 1 FROM users WHERE id = $1", [someone]);
+            await trigger.query("ROLLBACK");
+            assert.equal(rowCount, 0);
+        } finally {
+            await trigger.end();
+        }
+    });
+
+    it("grants rds_iam to both users where RDS defines it, and is safe to run again", async function () {
+        // rds_iam is RDS's role; create a stand-in (cluster-wide and harmless) and re-run the migration body.
+        await admin.query("DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+        const sql = require("fs").readFileSync(require("path").resolve(__dirname, "../../migrations/0004_iam_login_users.sql"), "utf8");
+        await admin.query(sql);
+        await admin.query(sql);
+        const { rows } = await admin.query("SELECT rolname FROM pg_roles WHERE pg_has_role(rolname, 'rds_iam', 'MEMBER') AND rolname IN ('cognito_trigger', 'migrator') ORDER BY 1");
+        assert.deepEqual(rows.map((r) => r.rolname), ["cognito_trigger", "migrator"]);
+    });
+});
