@@ -3,22 +3,11 @@
 // group, pgaudit on, 14-day backups, and an RDS Proxy (TLS + IAM auth) for the app tier.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DbEngine } from "./config";
+import { DatabaseConfig } from "./config";
 
-export interface DatabaseArgs {
+/** The validated database settings (components/config.ts) plus where the database sits. */
+export interface DatabaseArgs extends DatabaseConfig {
     namePrefix: string;
-    engine: DbEngine;
-    /** 16.x */
-    engineVersion: string;
-    instanceClass: string;
-    multiAz: boolean;
-    allocatedStorageGb: number;
-    maxAllocatedStorageGb: number;
-    backupRetentionDays: number;
-    dbName: string;
-    masterUsername: string;
-    auroraInstanceCount: number;
-    minTlsVersion: "TLSv1.2" | "TLSv1.3";
     deletionProtection: boolean;
     vpcId: pulumi.Input<string>;
     /** Isolated data-tier subnets: the DB subnet group. */

@@ -10,24 +10,13 @@ import { secretEncryptedCmk } from "../../../policies/rules/secretsmanager/secre
 import { snsTopicEncryptedCmk } from "../../../policies/rules/sns/sns-topic-encrypted-cmk";
 import { createResourceValidationArgs as view, runRule, secret, UNKNOWN, unreadableSecret } from "../../support/validation-args";
 import { assertCannotCheck, assertCompliant, assertNotApplicable, assertViolation } from "./assert-outcome";
+import { SPEC_AURORA_CLUSTER } from "./spec-aurora";
 
 const CMK = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 describe("rule rds-cluster-encrypted-cmk", () => {
     it("flags the spec's Aurora cluster (storage encrypted with alias/aws/rds)", () => {
-        const spec = view(aws.rds.Cluster, {
-            clusterIdentifier: "pii-database-cluster",
-            engine: "aurora-postgresql",
-            engineVersion: "16.6",
-            masterUsername: "postgres",
-            masterPassword: secret("[SECURE_PASSWORD]"),
-            databaseName: "pii_db",
-            storageEncrypted: true,
-            kmsKeyId: "alias/aws/rds",
-            backupRetentionPeriod: 7,
-            preferredBackupWindow: "03:00-04:00",
-            enabledCloudwatchLogsExports: ["postgresql"],
-        });
+        const spec = view(aws.rds.Cluster, SPEC_AURORA_CLUSTER);
         assertViolation(runRule(rdsClusterEncryptedCmk, spec), /AWS-managed key alias\/aws\/rds/);
     });
     it("fails an unencrypted cluster (storageEncrypted unset is false) and an AWS-managed key given as an ARN", () => {

@@ -6,34 +6,15 @@ import { resolveConfig } from "../../../policies/core/config";
 import { evaluate } from "../../../policies/core/engine";
 import { Finding } from "../../../policies/core/types";
 import { rules } from "../../../policies/rules";
-import { createResourceValidationArgs as view, secret, stackOf } from "../../support/validation-args";
+import { createResourceValidationArgs as view, stackOf } from "../../support/validation-args";
+import { SPEC_AURORA_CLUSTER } from "./spec-aurora";
 
 function failed(findings: Finding[], level: "mandatory" | "advisory"): string[] {
     return [...new Set(findings.filter((f) => f.outcome.kind === "non-compliant" && f.enforcementLevel === level).map((f) => f.ruleId))].sort();
 }
 
 describe("the spec's Aurora setup (pii-encryption-database-setup.md)", () => {
-    const cluster = view(
-        aws.rds.Cluster,
-        {
-            clusterIdentifier: "pii-database-cluster",
-            engine: "aurora-postgresql",
-            engineVersion: "16.6",
-            masterUsername: "postgres",
-            masterPassword: secret("[SECURE_PASSWORD]"),
-            databaseName: "pii_db",
-            storageEncrypted: true,
-            kmsKeyId: "alias/aws/rds",
-            vpcSecurityGroupIds: ["sg-db"],
-            dbSubnetGroupName: "pii-db-subnet-group",
-            backupRetentionPeriod: 7,
-            preferredBackupWindow: "03:00-04:00",
-            preferredMaintenanceWindow: "sun:04:00-sun:05:00",
-            enabledCloudwatchLogsExports: ["postgresql"],
-            tags: { Environment: "prototype", Project: "pii-encryption" },
-        },
-        { name: "pii-database-cluster" },
-    );
+    const cluster = view(aws.rds.Cluster, SPEC_AURORA_CLUSTER, { name: "pii-database-cluster" });
     const instance = view(aws.rds.ClusterInstance, { identifier: "pii-database-instance-1", instanceClass: "db.t3.medium", engine: "aurora-postgresql", clusterIdentifier: "pii-database-cluster", publiclyAccessible: false });
     const sgRule = view(aws.vpc.SecurityGroupIngressRule, { securityGroupId: "sg-db", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "sg-lambda" });
     const findings = evaluate(rules, stackOf([cluster, instance, sgRule], "prod"), resolveConfig({}));
