@@ -105,6 +105,14 @@ export async function freshDatabase(label: string): Promise<TestDatabase> {
         async drop(): Promise<void> {
             liveDatabases.delete(db);
             await withAdmin(async (c) => {
+                // pool.end() resolves before its sockets finish closing; terminating such a backend makes
+                // the server's FATAL reach a client that no longer listens for errors (an uncaught error
+                // in the test process). Let graceful closes finish first; FORCE only what remains after 5 s.
+                for (let waited = 0; waited < 5000; waited += 50) {
+                    const { rows } = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+                    if (rows[0].n === 0) break;
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
                 await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`);
                 for (const role of roles) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
             });
