@@ -30,7 +30,6 @@ import { Network } from "./components/network";
 import { buildLambdasOnce, DEFAULT_OUT_DIR, LambdaName } from "./lambdas/build";
 
 const config = loadConfig();
-const secrets = new pulumi.Config();
 
 // Every resource goes through this provider, pinned to a region in Japan (APPI residency).
 const japan = new aws.Provider("japan", { region: config.region as aws.Region, defaultTags: { tags: config.tags } });
@@ -104,7 +103,7 @@ const cache = new Cache(
         storageKeyArn: keys.dataKeyArn,
         logsKeyArn: keys.logsKeyArn,
         logRetentionDays: config.logRetentionDays,
-        authToken: secrets.getSecret("redisAuthToken"),
+        authToken: config.redisAuthToken,
         tags,
     },
     inJapan,
@@ -153,7 +152,8 @@ const identity = new Identity(
     inJapan,
 );
 
-// Keyless delivery: CodeBuild runs the migrations inside the VPC; GitHub Actions assume roles through OIDC.
+// Keyless delivery: CodeBuild runs the migrations inside the VPC (and, every 15 minutes, the retention
+// job); GitHub Actions assume roles through OIDC.
 const migrations = new MigrationRunner(
     "appi",
     {
@@ -223,4 +223,5 @@ export const alarmTopicArn = monitoring.topicArn;
 export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
+export const retentionSchedule = migrations.retentionScheduleName;
 export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };

@@ -276,7 +276,8 @@ export function parseConfig(source: ConfigSource, stack: string): AppConfig {
 }
 
 /** The program's entry: reads `pulumi.Config` of this project for the current stack. */
-export function loadConfig(): AppConfig {
+export function loadConfig(): AppConfig & { redisAuthToken?: pulumi.Output<string> } {
     const config = new pulumi.Config(PROJECT);
-    return parseConfig((key) => config.get(key), pulumi.getStack());
+    // Secrets stay Outputs marked secret; everything else is validated as plain values.
+    return { ...parseConfig((key) => config.get(key), pulumi.getStack()), redisAuthToken: config.getSecret("redisAuthToken") };
 }

@@ -219,6 +219,19 @@ describe("Pulumi program (planned under mocks)", function () {
                 assert.ok(((codebuild.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)));
             });
 
+            it("runs the retention job every 15 minutes on the migration project, as its database user", function () {
+                const codebuild = plan().one("aws:codebuild/project:Project");
+                const schedule = plan().one("aws:scheduler/schedule:Schedule");
+                assert.equal(schedule.state.scheduleExpression, "rate(15 minutes)");
+                const input = JSON.parse(String((schedule.state.target as any).input));
+                assert.equal(input.ProjectName, codebuild.state.name);
+                assert.deepEqual(input.EnvironmentVariablesOverride, [{ Name: "DB_TASK", Value: "db:retention", Type: "PLAINTEXT" }]);
+                const vars = (codebuild.state.environment as any).environmentVariables as Array<{ name: string; value: string }>;
+                assert.equal(vars.find((v) => v.name === "DB_USER")!.value, "migrator");
+                assert.equal(schedule.provider, codebuild.provider);
+                assert.ok(plan().stack.outputs.retentionSchedule, "output retentionSchedule");
+            });
+
             it("trusts GitHub OIDC only from the configured repository", function () {
                 const roles = plan().ofType("aws:iam/role:Role").filter((r) => String(r.state.assumeRolePolicy).includes("token.actions.githubusercontent.com"));
                 assert.equal(roles.length, 3);
@@ -276,6 +289,15 @@ describe("Pulumi program (planned under mocks)", function () {
         assert.equal(instances.length, 2);
         assert.ok(instances.every((i) => i.state.publiclyAccessible === false));
         assert.equal(aurora.one("aws:rds/proxyTarget:ProxyTarget").state.dbClusterIdentifier, cluster.state.clusterIdentifier);
+    });
+
+    it("uses a configured Redis AUTH token instead of generating one, still as a secret", async function () {
+        const plan = new Plan(await planStack("dev", { configOverrides: { "appi-infra:redisAuthToken": "configured-token-0123456789abcdef" } }));
+        assert.equal(plan.ofType("random:index/randomPassword:RandomPassword").length, 0);
+        const auth = plan.one("aws:elasticache/replicationGroup:ReplicationGroup").inputs.authToken as any;
+        assert.equal(auth["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+        assert.equal(auth.value, "configured-token-0123456789abcdef");
+        assert.equal(plan.stack.outputs.redisAuthToken, "[secret]");
     });
 
     it("stops on a bad config value with a message naming the key and the fix", async function () {
