@@ -98,7 +98,7 @@ export function githubTrustPolicy(providerArn: string, subjects: string[]): stri
 }
 
 // Services this stack's resources live in; the deploy role may manage them in one region only.
-const STACK_SERVICES = ["ec2", "rds", "elasticache", "kms", "logs", "lambda", "cognito-idp", "codebuild", "sns", "cloudwatch", "secretsmanager"];
+const STACK_SERVICES = ["ec2", "rds", "elasticache", "kms", "logs", "lambda", "cognito-idp", "codebuild", "scheduler", "sns", "cloudwatch", "secretsmanager"];
 // Services whose AWS-managed roles the stack's resources need on first use.
 const SERVICE_LINKED_ROLES = ["rds.amazonaws.com", "elasticache.amazonaws.com", "elasticloadbalancing.amazonaws.com"];
 
@@ -202,7 +202,7 @@ export class GithubOidc extends pulumi.ComponentResource {
                     "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
                     "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags", "lambda:GetFunctionCodeSigningConfig",
                     "cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient", "cognito-idp:GetUserPoolMfaConfig", "cognito-idp:ListTagsForResource",
-                    "codebuild:BatchGetProjects", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes",
+                    "codebuild:BatchGetProjects", "scheduler:GetSchedule", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes",
                     "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource",
                     "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
                 ],

@@ -1,6 +1,9 @@
 // Database migrations run inside the VPC, by CodeBuild, started from GitHub Actions: the
 // database stays in its isolated tier, CI holds no database password (IAM auth through
 // the RDS Proxy), and every run leaves a log kept as long as the audit trail.
+// The same project runs the retention job (`npm run db:retention`) every 15 minutes, started by
+// EventBridge Scheduler with DB_TASK=db:retention: it needs the schema owner too, and deletion
+// requests have a 1-hour deadline.
 import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
@@ -9,6 +12,11 @@ import { checkLogRetention, dbConnectArn, encryptedLogGroup, parseDbProxyArn } f
 
 /** The buildspec lives beside the program so reviewers read it as a file; the project carries it inline. */
 export const MIGRATE_BUILDSPEC_PATH = path.join(__dirname, "..", "buildspec", "migrate.yml");
+
+/** What the buildspec runs, chosen by DB_TASK (it refuses anything else); the first is the default. */
+export const DB_TASKS = ["db:migrate", "db:retention"] as const;
+/** Four runs an hour: a deletion request (1-hour deadline) waits at most 15 minutes for the next one. */
+export const RETENTION_SCHEDULE_EXPRESSION = "rate(15 minutes)";
 
 export interface MigrationRunnerArgs {
     /** Prefix of every physical name, e.g. `appi-dev`. */
@@ -43,6 +51,13 @@ export interface MigrationRunnerArgs {
     logRetentionDays?: number;
     /** Minutes before a stuck build is stopped (default 30). */
     buildTimeoutMinutes?: number;
+    /**
+     * Schedules the retention job (default true): EventBridge Scheduler starts a build of this project
+     * with DB_TASK=db:retention every 15 minutes, so due deletion requests meet their 1-hour deadline.
+     */
+    scheduleRetention?: boolean;
+    /** Branch, tag or commit the scheduled retention builds check out (default: the repository's default branch). */
+    retentionSourceVersion?: pulumi.Input<string>;
     tags?: Record<string, string>;
 }
 
@@ -51,6 +66,9 @@ export class MigrationRunner extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
     readonly logGroup: aws.cloudwatch.LogGroup;
     readonly securityGroup: aws.ec2.SecurityGroup;
+    /** The 15-minute retention schedule and the role it starts builds with (absent with scheduleRetention: false). */
+    readonly retentionSchedule?: aws.scheduler.Schedule;
+    readonly schedulerRole?: aws.iam.Role;
 
     readonly projectName: pulumi.Output<string>;
     readonly projectArn: pulumi.Output<string>;
@@ -58,6 +76,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
     readonly logGroupArn: pulumi.Output<string>;
     readonly roleArn: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
+    readonly retentionScheduleName?: pulumi.Output<string>;
+    readonly retentionScheduleArn?: pulumi.Output<string>;
 
     constructor(name: string, args: MigrationRunnerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("appi:delivery:MigrationRunner", name, {}, opts);
@@ -73,6 +93,7 @@ export class MigrationRunner extends pulumi.ComponentResource {
         if (!Number.isInteger(buildTimeout) || buildTimeout < 5 || buildTimeout > 480) {
             throw new Error(`buildTimeoutMinutes: ${buildTimeout} must be an integer between 5 and 480`);
         }
+        const scheduleRetention = args.scheduleRetention ?? true;
         const dbPort = args.dbPort ?? 5432;
         const tags = { ...args.tags };
         const projectName = `${args.namePrefix}-db-migrate`;
@@ -159,13 +180,16 @@ export class MigrationRunner extends pulumi.ComponentResource {
 
         this.project = new aws.codebuild.Project(`${name}-project`, {
             name: projectName,
-            description: "Applies db/migrations through the RDS Proxy (npm run db:migrate)",
+            description: "Runs npm run db:migrate (default) or db:retention (DB_TASK) through the RDS Proxy",
             serviceRole: this.role.arn,
             encryptionKey: args.encryptionKeyArn,
             buildTimeout,
             queuedTimeout: 60,
-            // Migrations are serial by nature (the runner also takes an advisory lock).
-            concurrentBuildLimit: 1,
+            // A project at its limit refuses new builds (StartBuild fails, nothing queues). Alone, migrations
+            // run one at a time; with the schedule, a second slot keeps a retention run from failing
+            // the migrate workflow. Overlaps are safe: the migration runner takes an advisory lock and
+            // run_retention() claims deletion requests with FOR UPDATE SKIP LOCKED.
+            concurrentBuildLimit: scheduleRetention ? 2 : 1,
             source: {
                 type: "GITHUB",
                 location: `https://github.com/${args.repository}.git`,
@@ -188,6 +212,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
                     { name: "DB_PORT", value: String(dbPort), type: "PLAINTEXT" },
                     { name: "DB_NAME", value: args.dbName, type: "PLAINTEXT" },
                     { name: "DB_USER", value: args.migrationDbUser, type: "PLAINTEXT" },
+                    // The task; a build may override it with another allowed one (the buildspec refuses the rest).
+                    { name: "DB_TASK", value: DB_TASKS[0], type: "PLAINTEXT" },
                 ],
             },
             vpcConfig: { vpcId: args.vpcId, subnets: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
@@ -205,6 +231,66 @@ export class MigrationRunner extends pulumi.ComponentResource {
         this.roleArn = this.role.arn;
         this.securityGroupId = this.securityGroup.id;
 
+        if (scheduleRetention) {
+            // Confused-deputy guard: Scheduler may assume the role only for schedules of this account's
+            // default group (AWS scopes aws:SourceArn to the schedule group, never to one schedule).
+            const schedulerTrust = proxy.apply((p) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Principal: { Service: "scheduler.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: {
+                        StringEquals: {
+                            "aws:SourceAccount": p.accountId,
+                            "aws:SourceArn": `arn:${p.partition}:scheduler:${p.region}:${p.accountId}:schedule-group/default`,
+                        },
+                    },
+                }],
+            }));
+            this.schedulerRole = new aws.iam.Role(`${name}-retention-scheduler`, {
+                name: `${args.namePrefix}-db-retention-scheduler`,
+                description: "EventBridge Scheduler: starts the retention build of the database migration project",
+                assumeRolePolicy: schedulerTrust,
+                tags,
+            }, { parent: this });
+            const schedulerPolicy = new aws.iam.RolePolicy(`${name}-retention-scheduler`, {
+                role: this.schedulerRole.id,
+                policy: this.project.arn.apply((projectArn) => JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "StartRetentionBuild", Effect: "Allow", Action: "codebuild:StartBuild", Resource: projectArn },
+                        // The buildspec (the steps that hold database access) is the project's, never the caller's.
+                        { Sid: "DenyBuildspecOverride", Effect: "Deny", Action: "codebuild:StartBuild", Resource: projectArn, Condition: { Null: { "codebuild:source.buildspec": "false" } } },
+                    ],
+                })),
+            }, { parent: this });
+
+            // The universal target calls CodeBuild's StartBuild in the schedule's own region, the project's.
+            const input = pulumi.all([this.project.name, args.retentionSourceVersion]).apply(([projectName, sourceVersion]) => JSON.stringify({
+                ProjectName: projectName,
+                ...(sourceVersion ? { SourceVersion: sourceVersion } : {}),
+                EnvironmentVariablesOverride: [{ Name: "DB_TASK", Value: "db:retention", Type: "PLAINTEXT" }],
+            }));
+            this.retentionSchedule = new aws.scheduler.Schedule(`${name}-retention`, {
+                name: `${args.namePrefix}-db-retention`,
+                description: "npm run db:retention every 15 minutes: erases PII past retention, completes due deletion requests (1-hour deadline)",
+                scheduleExpression: RETENTION_SCHEDULE_EXPRESSION,
+                scheduleExpressionTimezone: "UTC",
+                flexibleTimeWindow: { mode: "OFF" },
+                state: "ENABLED",
+                target: {
+                    arn: proxy.apply((p) => `arn:${p.partition}:scheduler:::aws-sdk:codebuild:startBuild`),
+                    roleArn: this.schedulerRole.arn,
+                    input,
+                    // A start that keeps failing gives way to the next run rather than piling up behind it.
+                    retryPolicy: { maximumEventAgeInSeconds: 600, maximumRetryAttempts: 5 },
+                },
+            }, { parent: this, dependsOn: [schedulerPolicy] });
+            this.retentionScheduleName = this.retentionSchedule.name;
+            this.retentionScheduleArn = this.retentionSchedule.arn;
+        }
+
         this.registerOutputs({
             projectName: this.projectName,
             projectArn: this.projectArn,
@@ -212,6 +298,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
             logGroupArn: this.logGroupArn,
             roleArn: this.roleArn,
             securityGroupId: this.securityGroupId,
+            retentionScheduleName: this.retentionScheduleName,
+            retentionScheduleArn: this.retentionScheduleArn,
         });
     }
 }

@@ -241,6 +241,9 @@ export function awsMocks(options: AwsMockOptions = {}): pulumi.runtime.Mocks {
                 case "aws:codebuild/project:Project":
                     Object.assign(state, { name, arn: arn(`project/${name}`) });
                     break;
+                case "aws:scheduler/schedule:Schedule":
+                    Object.assign(state, { name, groupName: inputs.groupName ?? "default", arn: arn(`schedule/${inputs.groupName ?? "default"}/${name}`) });
+                    break;
                 case "aws:secretsmanager/secret:Secret":
                     Object.assign(state, { arn: arn(`secret:${name}-${shortHash(name, 6)}`) });
                     break;

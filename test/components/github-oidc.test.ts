@@ -91,6 +91,8 @@ describe("GithubOidc component", function () {
         const writes = doc.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => [s.Action].flat().map((a: string) => ({ a, r: s.Resource })))
             .filter(({ a }: { a: string }) => !/^[a-z0-9-]+:(Describe|Get|List|BatchGet)/.test(a) && a !== "kms:Decrypt" && a !== "kms:GenerateDataKey");
         assert.deepEqual(writes.map((w: any) => w.a).sort(), ["s3:DeleteObject", "s3:PutObject"]);
+        const reads = doc.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => [s.Action].flat());
+        assert.ok(reads.includes("scheduler:GetSchedule"), "preview reads the retention schedule");
         assert.deepEqual(writes.map((w: any) => w.r), ["arn:aws:s3:::appi-pulumi-state/.pulumi/locks/*", "arn:aws:s3:::appi-pulumi-state/.pulumi/locks/*"]);
     });
 
@@ -98,6 +100,8 @@ describe("GithubOidc component", function () {
         const doc = policyOf(dev, "github-deploy");
         const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
         assert.equal(bySid.ManageStackServicesInRegion.Condition.StringEquals["aws:RequestedRegion"], "ap-northeast-1");
+        // The MigrationRunner's retention schedule is part of the stack.
+        assert.ok(bySid.ManageStackServicesInRegion.Action.includes("scheduler:*"));
         assert.equal(bySid.DenyOutsideRegion.Effect, "Deny");
         assert.equal(bySid.DenyOutsideRegion.Condition.StringNotEquals["aws:RequestedRegion"], "ap-northeast-1");
         assert.ok([bySid.ManageStackIam.Resource].flat().every((r: string) => r.startsWith("arn:aws:iam::123456789012:") && !r.endsWith(":*")));
