@@ -202,6 +202,7 @@ const monitoring = new Monitoring(
         cacheClusterIds: cache.memberClusterIds,
         functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
         apiInstanceId: api.instanceId,
+        migrationProjectName: migrations.projectName,
         tags,
     },
     inJapan,

@@ -13,6 +13,11 @@ export interface MonitoringArgs {
     /** Lambda functions whose errors page the operator (the Cognito triggers). */
     functionNames?: pulumi.Input<string>[];
     apiInstanceId?: pulumi.Input<string>;
+    /**
+     * CodeBuild project that migrates and runs the retention job every 15 minutes: a failed build
+     * may mean deletion requests miss their 1-hour deadline.
+     */
+    migrationProjectName?: pulumi.Input<string>;
     tags?: Record<string, string>;
 }
 
@@ -60,6 +65,9 @@ export class Monitoring extends pulumi.ComponentResource {
         (args.functionNames ?? []).forEach((functionName, i) =>
             specs.push({ key: `lambda-${i + 1}-errors`, description: "Cognito trigger errors (sign-up blocked)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: functionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 60, evaluationPeriods: 1 }),
         );
+        if (args.migrationProjectName) {
+            specs.push({ key: "db-jobs-failed", description: "Migration or retention build failed (deletion SLA at risk)", namespace: "AWS/CodeBuild", metricName: "FailedBuilds", dimensions: { ProjectName: args.migrationProjectName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 900, evaluationPeriods: 1 });
+        }
         if (args.apiInstanceId) {
             specs.push({ key: "api-status", description: "GraphQL API host failed its status checks", namespace: "AWS/EC2", metricName: "StatusCheckFailed", dimensions: { InstanceId: args.apiInstanceId }, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 2 });
         }
@@ -79,7 +87,8 @@ export class Monitoring extends pulumi.ComponentResource {
                         threshold: spec.threshold,
                         period: spec.periodSeconds ?? 300,
                         evaluationPeriods: spec.evaluationPeriods ?? 2,
-                        treatMissingData: spec.namespace === "AWS/Lambda" ? "notBreaching" : "missing",
+                        // No invocations or builds in a period is healthy, not missing data.
+                        treatMissingData: spec.namespace === "AWS/Lambda" || spec.namespace === "AWS/CodeBuild" ? "notBreaching" : "missing",
                         alarmActions: [topic.arn],
                         okActions: [topic.arn],
                         tags: args.tags,

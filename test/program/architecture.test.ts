@@ -245,6 +245,18 @@ describe("Pulumi program (planned under mocks)", function () {
                 }
             });
 
+            it("alarms on what the specs name, to the encrypted topic", function () {
+                const topic = plan().one("aws:sns/topic:Topic");
+                const alarms = plan().ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+                const metrics = new Set(alarms.map((a) => `${a.state.namespace}/${a.state.metricName}`));
+                for (const metric of ["AWS/RDS/DatabaseConnections", "AWS/RDS/CPUUtilization", "AWS/RDS/FreeableMemory", "AWS/RDS/ReadLatency", "AWS/RDS/WriteLatency", "AWS/ElastiCache/EngineCPUUtilization", "AWS/ElastiCache/DatabaseMemoryUsagePercentage", "AWS/Lambda/Errors", "AWS/CodeBuild/FailedBuilds"]) {
+                    assert.ok(metrics.has(metric), `no alarm on ${metric}`);
+                }
+                assert.ok(alarms.every((a) => (a.state.alarmActions as string[]).includes(String(topic.state.arn))));
+                const jobs = alarms.find((a) => a.state.metricName === "FailedBuilds")!;
+                assert.equal((jobs.state.dimensions as any).ProjectName, plan().one("aws:codebuild/project:Project").state.name);
+            });
+
             it("exports what an operator needs and no secret in plain text", function () {
                 const outputs = plan().stack.outputs;
                 for (const key of ["vpcId", "subnetIds", "databaseEndpoint", "databaseProxyEndpoint", "redisPrimaryEndpoint", "apiPublicIp", "keyArns"]) {
