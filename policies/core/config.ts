@@ -122,8 +122,15 @@ function cloneDefaults(): PackConfig {
     };
 }
 
+const tlsRanks = new Map<string, number | undefined>();
+
 /** Numeric rank of a TLS version name ("TLSv1.2" -> 1.2); undefined when unrecognised. */
 export function tlsRank(version: string): number | undefined {
+    // A handful of distinct spellings, asked for once per database: each is parsed once.
+    if (tlsRanks.has(version)) return tlsRanks.get(version);
     const m = /^TLSv?(1(?:\.[0-3])?)$/i.exec(version.trim());
-    return m ? Number(m[1]) : undefined;
+    const rank = m ? Number(m[1]) : undefined;
+    if (tlsRanks.size >= 256) tlsRanks.clear();
+    tlsRanks.set(version, rank);
+    return rank;
 }

@@ -25,38 +25,49 @@ function stackUrn(stack: StackView): string {
     return root?.urn ?? `stack:${stack.stack ?? "unknown"}`;
 }
 
+/** The rules that apply to one resource type, in rule-set order, with their enforcement levels. */
+interface Applicable {
+    rules: readonly ResourceRule[];
+    levels: readonly EnforcementLevel[];
+}
+
 export function evaluate(rules: readonly Rule[], stack: StackView, config: PackConfig): Finding[] {
     checkEnforcementKeys(rules, config);
     const active = rules.filter((rule) => enforcementFor(rule, config) !== "disabled");
     const forEveryType: ResourceRule[] = [];
-    const byType = new Map<string, ResourceRule[]>();
+    const typedRules = new Map<string, ResourceRule[]>();
     for (const rule of active) {
         if (rule.scope !== "resource") continue;
         if (rule.resourceTypes === "*") forEveryType.push(rule);
         else
             for (const type of rule.resourceTypes) {
-                const list = byType.get(type);
+                const list = typedRules.get(type);
                 if (list) list.push(rule);
-                else byType.set(type, [rule]);
+                else typedRules.set(type, [rule]);
             }
     }
+    // Worked out once per type rather than once per resource: the rules for every type
+    // first, then the type's own, in rule-set order.
+    const applicableOf = (list: readonly ResourceRule[]): Applicable => ({ rules: list, levels: list.map((rule) => enforcementFor(rule, config)) });
+    const untyped = applicableOf(forEveryType);
+    const byType = new Map<string, Applicable>();
+    for (const [type, typed] of typedRules) byType.set(type, applicableOf([...forEveryType, ...typed]));
+
     const ctx = { stack, config };
     const findings: Finding[] = [];
-    const record = (rule: Rule, urn: string, resourceType: string, outcome: Outcome) => {
-        if (outcome.kind === "not-applicable") return;
-        findings.push({ ruleId: rule.id, urn, resourceType, outcome, enforcementLevel: enforcementFor(rule, config) });
-    };
     for (const resource of stack.resources) {
-        const typed = byType.get(resource.type);
-        const applicable = typed ? [...forEveryType, ...typed] : forEveryType;
-        for (const rule of applicable) {
+        const applicable = byType.get(resource.type) ?? untyped;
+        const applicableRules = applicable.rules;
+        for (let i = 0; i < applicableRules.length; i++) {
+            const rule = applicableRules[i];
             let outcome: Outcome;
             try {
                 outcome = rule.check(resource, ctx);
             } catch (err) {
                 outcome = errorOutcome(rule, err);
             }
-            record(rule, resource.urn, resource.type, outcome);
+            if (outcome.kind === "not-applicable") continue;
+            findings.push({ ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome, enforcementLevel: applicable.levels[i] });
         }
     }
     for (const rule of active) {
@@ -67,7 +78,8 @@ export function evaluate(rules: readonly Rule[], stack: StackView, config: PackC
         } catch (err) {
             outcome = errorOutcome(rule, err);
         }
-        record(rule, stackUrn(stack), "pulumi:pulumi:Stack", outcome);
+        if (outcome.kind === "not-applicable") continue;
+        findings.push({ ruleId: rule.id, urn: stackUrn(stack), resourceType: "pulumi:pulumi:Stack", outcome, enforcementLevel: enforcementFor(rule, config) });
     }
     return findings;
 }

@@ -20,8 +20,20 @@ export class CannotCheckError extends Error {
 
 type Path = string | readonly (string | number)[];
 
+/** Parsed dotted paths: rules read the same few paths for every resource, so each is split once. */
+const parsedPaths = new Map<string, readonly string[]>();
+const PARSED_PATHS_MAX = 4096;
+
 function pathParts(path: Path): readonly (string | number)[] {
-    return typeof path === "string" ? path.split(".") : path;
+    if (typeof path !== "string") return path;
+    let parts = parsedPaths.get(path);
+    if (parts === undefined) {
+        // Paths built at run time (e.g. with an index) must not grow the cache without bound.
+        if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
+        parts = Object.freeze(path.split("."));
+        parsedPaths.set(path, parts);
+    }
+    return parts;
 }
 
 function pathText(parts: readonly (string | number)[]): string {
@@ -39,26 +51,44 @@ export function known(value: PropValue, path: string): Exclude<PropValue, Secret
 }
 
 /**
+ * `known(value, <text of the first n parts of the path>)`, with the path text built only
+ * when it is needed (an error, or a secret to unwrap): `read` is called for every resource
+ * and rule, and almost every value on the way is plain.
+ */
+function knownAt(value: PropValue, parts: readonly (string | number)[], n: number): Exclude<PropValue, SecretValue | typeof UNKNOWN> {
+    if (value !== UNKNOWN && !(value instanceof SecretValue)) return value;
+    return known(value, n === parts.length ? pathText(parts) : pathText(parts.slice(0, n)) || "(resource)");
+}
+
+/**
  * The value at `path` ("a.b", or ["a", 0, "b"]), secrets unwrapped. Missing
  * levels give undefined; an UNKNOWN or unreadable secret on the way throws.
  */
 export function read(props: Props | PropValue, path: Path): PropValue {
+    // Most reads name one top-level property ("engine", "kmsKeyId"): the loop below, unrolled.
+    if (typeof path === "string" && path.indexOf(".") === -1) {
+        let current: PropValue = props as PropValue;
+        if (current === UNKNOWN || current instanceof SecretValue) current = known(current, "(resource)");
+        if (current === null || current === undefined || typeof current !== "object" || Array.isArray(current)) return undefined;
+        const value = (current as { [key: string]: PropValue })[path];
+        return value === UNKNOWN || value instanceof SecretValue ? known(value, path) : value;
+    }
     const parts = pathParts(path);
     let current: PropValue = props as PropValue;
     for (let i = 0; i < parts.length; i++) {
-        current = known(current, pathText(parts.slice(0, i)) || "(resource)");
+        current = knownAt(current, parts, i);
         if (current === null || current === undefined) return undefined;
         const part = parts[i];
         if (Array.isArray(current)) {
             if (typeof part !== "number") return undefined;
             current = current[part];
         } else if (typeof current === "object") {
-            current = (current as { [key: string]: PropValue })[String(part)];
+            current = (current as { [key: string]: PropValue })[typeof part === "string" ? part : String(part)];
         } else {
             return undefined;
         }
     }
-    return known(current, pathText(parts));
+    return knownAt(current, parts, parts.length);
 }
 
 /** Like `read` but never throws: UNKNOWN and secrets come back as they are. */
@@ -108,16 +138,20 @@ export function readArray(props: Props | PropValue, path: Path): PropValue[] {
     const value = read(props, path);
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) return [value];
-    const base = pathText(pathParts(path));
-    return value.map((item, i) => known(item, `${base}[${i}]`));
+    // The element's path text is built only for an element that needs it (UNKNOWN, secret).
+    return value.map((item, i) => (item === UNKNOWN || item instanceof SecretValue ? known(item, `${pathText(pathParts(path))}[${i}]`) : item));
 }
 
 /** An array of strings (unset: empty); a single string counts as a one-element list. */
 export function readStrings(props: Props | PropValue, path: Path): string[] {
-    return readArray(props, path).map((item, i) => {
-        if (typeof item === "string") return item;
-        throw typeError(`${pathText(pathParts(path))}[${i}]`, "a string", item);
-    });
+    // readArray's answer is a fresh array: checked where it is rather than copied again
+    // (a hole, which `map` would have skipped, is let through as before).
+    const items = readArray(props, path);
+    for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== "string" && (item !== undefined || i in items)) throw typeError(`${pathText(pathParts(path))}[${i}]`, "a string", item);
+    }
+    return items as string[];
 }
 
 /** An object (unset: undefined). A one-element array counts as that element (state sometimes keeps blocks as lists). */
@@ -125,7 +159,8 @@ export function readObject(props: Props | PropValue, path: Path): Props | undefi
     let value = read(props, path);
     if (Array.isArray(value)) {
         if (value.length === 0) return undefined;
-        value = known(value[0], `${pathText(pathParts(path))}[0]`);
+        const first = value[0];
+        value = first === UNKNOWN || first instanceof SecretValue ? known(first, `${pathText(pathParts(path))}[0]`) : first;
     }
     if (value === undefined || value === null) return undefined;
     if (typeof value === "object") return value as Props;
@@ -134,10 +169,13 @@ export function readObject(props: Props | PropValue, path: Path): Props | undefi
 
 /** A list of blocks (objects); a single object counts as a one-element list. */
 export function readObjects(props: Props | PropValue, path: Path): Props[] {
-    return readArray(props, path).map((item, i) => {
-        if (item !== null && typeof item === "object" && !Array.isArray(item)) return item as Props;
-        throw typeError(`${pathText(pathParts(path))}[${i}]`, "an object", item);
-    });
+    const items = readArray(props, path);
+    for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (item !== null && typeof item === "object" && !Array.isArray(item)) continue;
+        if (item !== undefined || i in items) throw typeError(`${pathText(pathParts(path))}[${i}]`, "an object", item);
+    }
+    return items as Props[];
 }
 
 /** A key-value map (tags): unset gives {}. */

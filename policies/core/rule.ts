@@ -3,27 +3,33 @@
 import { CannotCheckError } from "./props";
 import { Outcome, ResourceRule, ResourceView, RuleContext, RuleMetadata, StackRule } from "./types";
 
-export const compliant = (): Outcome => ({ kind: "compliant" });
-export const notApplicable = (): Outcome => ({ kind: "not-applicable" });
+// The two outcomes without data are shared, read-only objects: a run records tens of
+// thousands of them, and nothing ever changes an outcome once a rule has returned it.
+const COMPLIANT: Outcome = Object.freeze({ kind: "compliant" });
+const NOT_APPLICABLE: Outcome = Object.freeze({ kind: "not-applicable" });
+export const compliant = (): Outcome => COMPLIANT;
+export const notApplicable = (): Outcome => NOT_APPLICABLE;
 export const cannotCheck = (message: string): Outcome => ({ kind: "cannot-check", message });
 
 /** Non-compliant with the given messages; compliant when there are none. */
 export function failIf(messages: readonly (string | false | undefined | null)[]): Outcome {
+    // Almost every check passes: look before building the list of real messages.
+    let any = false;
+    for (let i = 0; i < messages.length && !any; i++) {
+        const m = messages[i];
+        any = typeof m === "string" && m !== "";
+    }
+    if (!any) return compliant();
     const real = messages.filter((m): m is string => typeof m === "string" && m !== "");
-    return real.length ? { kind: "non-compliant", messages: real } : compliant();
+    return { kind: "non-compliant", messages: real };
 }
 
 export const fail = (...messages: string[]): Outcome => failIf(messages);
 
-function guarded<A extends unknown[]>(check: (...args: A) => Outcome): (...args: A) => Outcome {
-    return (...args: A) => {
-        try {
-            return check(...args);
-        } catch (err) {
-            if (err instanceof CannotCheckError) return cannotCheck(err.message);
-            throw err;
-        }
-    };
+/** A CannotCheckError becomes `cannot-check`; anything else is rethrown (the engine reports it). */
+function cannotCheckOr(err: unknown): Outcome {
+    if (err instanceof CannotCheckError) return cannotCheck(err.message);
+    throw err;
 }
 
 export interface ResourceRuleDefinition extends RuleMetadata {
@@ -32,7 +38,16 @@ export interface ResourceRuleDefinition extends RuleMetadata {
 }
 
 export function defineResourceRule(definition: ResourceRuleDefinition): ResourceRule {
-    return { ...definition, scope: "resource", check: guarded(definition.check.bind(definition)) };
+    const check = definition.check.bind(definition);
+    // Called once per (rule, resource): a plain two-argument wrapper, no rest/spread arrays.
+    const guardedCheck = (resource: ResourceView, ctx: RuleContext): Outcome => {
+        try {
+            return check(resource, ctx);
+        } catch (err) {
+            return cannotCheckOr(err);
+        }
+    };
+    return { ...definition, scope: "resource", check: guardedCheck };
 }
 
 export interface StackRuleDefinition extends RuleMetadata {
@@ -40,7 +55,15 @@ export interface StackRuleDefinition extends RuleMetadata {
 }
 
 export function defineStackRule(definition: StackRuleDefinition): StackRule {
-    return { ...definition, scope: "stack", check: guarded(definition.check.bind(definition)) };
+    const check = definition.check.bind(definition);
+    const guardedCheck = (ctx: RuleContext): Outcome => {
+        try {
+            return check(ctx);
+        } catch (err) {
+            return cannotCheckOr(err);
+        }
+    };
+    return { ...definition, scope: "stack", check: guardedCheck };
 }
 
 /**
@@ -53,7 +76,12 @@ export function combine(parts: readonly (() => Outcome)[]): Outcome {
     const unknowns: string[] = [];
     let applicable = false;
     for (const part of parts) {
-        const outcome = guarded(part)();
+        let outcome: Outcome;
+        try {
+            outcome = part();
+        } catch (err) {
+            outcome = cannotCheckOr(err);
+        }
         if (outcome.kind === "non-compliant") messages.push(...outcome.messages);
         else if (outcome.kind === "cannot-check") unknowns.push(outcome.message);
         if (outcome.kind !== "not-applicable") applicable = true;

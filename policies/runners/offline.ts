@@ -18,7 +18,7 @@ export function plannedStackRegion(planned: PlannedStack): string | undefined {
 
 export function plannedStackViews(planned: PlannedStack): ResourceView[] {
     return buildResourceViews(
-        planned.resources.map((r) => ({ urn: r.urn, type: r.type, inputs: r.inputs, outputs: r.state, provider: r.provider, parent: r.parent })),
+        planned.resources.map((r) => ({ urn: r.urn, type: r.type, id: r.id, inputs: r.inputs, outputs: r.state, provider: r.provider, parent: r.parent })),
         plannedStackRegion(planned),
     );
 }

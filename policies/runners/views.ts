@@ -8,6 +8,8 @@ import { SIG_KEY, UNKNOWN_SENTINELS, normaliseProps, normaliseValue } from "../c
 export interface RawResource {
     urn: string;
     type: string;
+    /** Physical id: the state's `id`, or the id the mocks assigned (empty or absent for components). */
+    id?: string;
     /** What the program asked for. */
     inputs?: Record<string, unknown>;
     /** What the engine recorded (state) or the mocks returned. */
@@ -52,36 +54,43 @@ function asRecord(value: unknown): Record<string, unknown> {
 const SENTINEL_MIN = Math.min(...[...UNKNOWN_SENTINELS].map((s) => s.length));
 const SENTINEL_MAX = Math.max(...[...UNKNOWN_SENTINELS].map((s) => s.length));
 
+/** True for the strings Pulumi writes for a value not known yet: UUIDs, so most strings are ruled out by their length alone. */
+function isUnknownSentinel(value: string): boolean {
+    return value.length >= SENTINEL_MIN && value.length <= SENTINEL_MAX && UNKNOWN_SENTINELS.has(value);
+}
+
 /**
- * Normalises a freshly parsed JSON tree in place: only Pulumi's special objects
+ * Normalises a freshly parsed JSON object in place: only Pulumi's special objects
  * (secrets, outputs, resource references) and unknown sentinels are replaced,
- * so a 10,000-resource export is not copied node by node.
+ * so a 10,000-resource export is not copied node by node. Strings are checked where
+ * they are found (no call per string); only objects and arrays are recursed into.
  */
-function normaliseInPlace(node: unknown): PropValue {
-    // Unknown sentinels are UUIDs: most strings are ruled out by their length alone.
-    if (typeof node === "string") return node.length >= SENTINEL_MIN && node.length <= SENTINEL_MAX && UNKNOWN_SENTINELS.has(node) ? UNKNOWN : node;
-    if (node === null || typeof node !== "object") return node as PropValue;
-    // Write back only what changed: most values are plain and stay as parsed.
-    if (Array.isArray(node)) {
-        for (let i = 0; i < node.length; i++) {
-            const value = node[i];
-            if (value !== null && (typeof value === "object" || typeof value === "string")) {
-                const normalised = normaliseInPlace(value);
-                if (normalised !== value) node[i] = normalised;
-            }
-        }
-        return node as PropValue[];
-    }
-    const obj = node as Record<string, unknown>;
+function normaliseObjectInPlace(obj: Record<string, unknown>): PropValue {
     if (SIG_KEY in obj) return normaliseValue(obj);
+    // Write back only what changed: most values are plain and stay as parsed.
     for (const key in obj) {
         const value = obj[key];
-        if (value !== null && (typeof value === "object" || typeof value === "string")) {
-            const normalised = normaliseInPlace(value);
+        if (typeof value === "string") {
+            if (isUnknownSentinel(value)) obj[key] = UNKNOWN;
+        } else if (typeof value === "object" && value !== null) {
+            const normalised = Array.isArray(value) ? normaliseArrayInPlace(value) : normaliseObjectInPlace(value as Record<string, unknown>);
             if (normalised !== value) obj[key] = normalised;
         }
     }
     return obj as { [key: string]: PropValue };
+}
+
+function normaliseArrayInPlace(array: unknown[]): PropValue {
+    for (let i = 0; i < array.length; i++) {
+        const value = array[i];
+        if (typeof value === "string") {
+            if (isUnknownSentinel(value)) array[i] = UNKNOWN;
+        } else if (typeof value === "object" && value !== null) {
+            const normalised = Array.isArray(value) ? normaliseArrayInPlace(value) : normaliseObjectInPlace(value as Record<string, unknown>);
+            if (normalised !== value) array[i] = normalised;
+        }
+    }
+    return array as PropValue[];
 }
 
 function propsOf(raw: RawResource, owned: boolean): Props {
@@ -90,7 +99,30 @@ function propsOf(raw: RawResource, owned: boolean): Props {
     // Inputs win over outputs key by key (JSON has no undefined, so a present input is a set one);
     // the records are ours alone, so the outputs object itself becomes the props.
     if (raw.inputs !== undefined) Object.assign(outputs, asRecord(raw.inputs));
-    return normaliseInPlace(outputs) as Props;
+    return normaliseObjectInPlace(outputs) as Props;
+}
+
+/** What the views need to know about a type token, worked out once per token. */
+interface TypeFacts {
+    /** The token as an interned string: every view of the type shares it, so the engine's and rules' type lookups and comparisons need not read each resource's own copy. */
+    type: string;
+    isProvider: boolean;
+    isAws: boolean;
+}
+
+const typeFacts = new Map<string, TypeFacts>();
+const TYPE_FACTS_MAX = 10_000;
+
+function factsOf(type: string): TypeFacts {
+    let facts = typeFacts.get(type);
+    if (facts === undefined) {
+        if (typeFacts.size >= TYPE_FACTS_MAX) typeFacts.clear();
+        // A property name is interned: the same characters, one shared string.
+        const interned = Object.keys({ [type]: true })[0] ?? type;
+        facts = { type: interned, isProvider: interned.startsWith("pulumi:providers:"), isAws: isAwsType(interned) };
+        typeFacts.set(interned, facts);
+    }
+    return facts;
 }
 
 /** The region of the stack's default AWS provider, when the records carry one. */
@@ -111,28 +143,50 @@ export function defaultProviderRegion(resources: readonly RawResource[]): string
  */
 export function buildResourceViews(resources: readonly RawResource[], stackRegion: string | undefined, options: { owned?: boolean } = {}): ResourceView[] {
     // `owned`: the records were parsed for this run alone, so their values may be normalised in place.
-    const props = resources.map((r) => propsOf(r, options.owned === true));
+    const owned = options.owned === true;
+    const count = resources.length;
+    const props: Props[] = new Array(count);
+    const names: string[] = new Array(count);
+    const types: TypeFacts[] = new Array(count);
     const providers = new Map<string, ProviderView>();
-    resources.forEach((raw, i) => {
-        if (!raw.type.startsWith("pulumi:providers:")) return;
-        const name = nameFromUrn(raw.urn);
-        providers.set(raw.urn, { urn: raw.urn, type: raw.type, name, isDefault: isDefaultProviderName(name), props: props[i] });
-    });
-    return resources.map((raw, i) => {
-        const provider = raw.provider ? providers.get(providerUrnOf(raw.provider)) : undefined;
-        const isProvider = raw.type.startsWith("pulumi:providers:");
+    for (let i = 0; i < count; i++) {
+        const raw = resources[i];
+        props[i] = propsOf(raw, owned);
+        names[i] = nameFromUrn(raw.urn);
+        types[i] = factsOf(raw.type);
+        if (types[i].isProvider) {
+            providers.set(raw.urn, { urn: raw.urn, type: types[i].type, name: names[i], isDefault: isDefaultProviderName(names[i]), props: props[i] });
+        }
+    }
+    // Resources name their provider by `<urn>::<id>`: a stack has a handful of providers and
+    // thousands of references to them, so each distinct reference is looked up once.
+    const providerByRef = new Map<string, ProviderView | undefined>();
+    const views: ResourceView[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+        const raw = resources[i];
+        let provider: ProviderView | undefined;
+        if (raw.provider) {
+            provider = providerByRef.get(raw.provider);
+            if (provider === undefined && !providerByRef.has(raw.provider)) {
+                provider = providers.get(providerUrnOf(raw.provider));
+                providerByRef.set(raw.provider, provider);
+            }
+        }
+        const { type, isProvider, isAws } = types[i];
         const view: ResourceView = {
             urn: raw.urn,
-            type: raw.type,
-            name: nameFromUrn(raw.urn),
+            type,
+            name: names[i],
             props: props[i],
             // A provider's region is its own `region`; other AWS resources inherit through their provider.
-            region: isAwsType(raw.type) ? effectiveRegion(props[i], isProvider ? undefined : provider, stackRegion) : undefined,
+            region: isAws ? effectiveRegion(props[i], isProvider ? undefined : provider, stackRegion) : undefined,
             isProvider,
         };
+        if (typeof raw.id === "string" && raw.id !== "") view.id = raw.id;
         if (provider) view.provider = provider;
         if (raw.parent) view.parent = raw.parent;
         if (raw.protect !== undefined) view.options = { protect: raw.protect };
-        return view;
-    });
+        views[i] = view;
+    }
+    return views;
 }

@@ -10,7 +10,8 @@ export type KeyKind = { kind: "none" } | { kind: "aws-managed"; ref: string } | 
 
 /** `alias/aws/rds`, or an ARN `arn:aws:kms:<region>:<acct>:alias/aws/rds`. */
 export function isAwsManagedAlias(ref: string): boolean {
-    return /(^|:)alias\/aws\//.test(ref);
+    // Same as /(^|:)alias\/aws\//, without a regular expression per call.
+    return ref.startsWith("alias/aws/") || ref.includes(":alias/aws/");
 }
 
 /**

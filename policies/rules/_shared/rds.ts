@@ -14,6 +14,23 @@ export function isPostgres(engine: string | undefined): boolean {
     return engine === "postgres" || engine === "aurora-postgresql";
 }
 
+/** Parsed `parameters` of a parameter group's props: many databases share one group, so it is read once. */
+const parsedParameters = new WeakMap<Props, ReadonlyMap<string, string | undefined>>();
+
+/** Parameter name (lower-cased) to value. Throws, and remembers nothing, when the group's parameters cannot be read. */
+function parametersOf(groupProps: Props): ReadonlyMap<string, string | undefined> {
+    let parameters = parsedParameters.get(groupProps);
+    if (parameters === undefined) {
+        const parsed = new Map<string, string | undefined>();
+        for (const parameter of readObjects(groupProps, "parameters")) {
+            const name = readString(parameter, "name");
+            if (name) parsed.set(name.toLowerCase(), readString(parameter, "value"));
+        }
+        parsedParameters.set(groupProps, (parameters = parsed));
+    }
+    return parameters;
+}
+
 /**
  * Problems with the TLS settings of the parameter group named by `props[key]`
  * (a default group, rds.force_ssl not 1, ssl_min_protocol_version below the
@@ -26,11 +43,7 @@ export function postgresTlsProblems(props: Props, key: string, groupType: string
     }
     const group = resolveOfType(stack, groupName, [groupType]);
     if (!group) throw new CannotCheckError(key, `parameter group ${groupName} is not in this stack, so its TLS settings could not be checked`);
-    const parameters = new Map<string, string | undefined>();
-    for (const parameter of readObjects(group.props, "parameters")) {
-        const name = readString(parameter, "name");
-        if (name) parameters.set(name.toLowerCase(), readString(parameter, "value"));
-    }
+    const parameters = parametersOf(group.props);
     const problems: string[] = [];
     const forceSsl = parameters.get("rds.force_ssl");
     if (forceSsl !== "1" && forceSsl?.toLowerCase() !== "true" && forceSsl?.toLowerCase() !== "on") {
