@@ -1,5 +1,13 @@
 // Turns a planned stack into what an operator or reviewer reads first: what would be
 // created, where each subnet routes, and how each data store is keyed and backed up.
+// It reads the same resource views, and calls the same route-table and key derivations,
+// as the policy pack's verdict printed beside it, so the two cannot disagree.
+import { CannotCheckError } from "../policies/core/props";
+import { buildStackView } from "../policies/core/stack-view";
+import { PropValue, ResourceView, StackView } from "../policies/core/types";
+import { classifyKey } from "../policies/rules/_shared/kms";
+import { subnetEgress, SubnetEgress } from "../policies/rules/_shared/network";
+import { plannedStackViews } from "../policies/runners/offline";
 import { PlannedStack } from "./types";
 
 export interface SubnetSummary {
@@ -7,8 +15,8 @@ export interface SubnetSummary {
     tier: string;
     cidr: string;
     zone: string;
-    /** Derived from route tables, not from tags: "internet gateway", "NAT gateway" or "none". */
-    internetRoute: "internet gateway" | "NAT gateway" | "none";
+    /** Derived from route tables, not from tags; "unknown" when the plan leaves a route unresolved. */
+    internetRoute: SubnetEgress | "unknown";
 }
 
 export interface DataStoreSummary {
@@ -31,91 +39,96 @@ export interface PlanSummary {
     logGroups: { count: number; minRetentionDays: number | undefined; unencrypted: number };
 }
 
-const str = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+const str = (v: PropValue) => (v === undefined || v === null ? "" : String(v));
+const tagsOf = (r: ResourceView) => (r.props.tags ?? {}) as Record<string, PropValue>;
+
+function egressOf(stack: StackView, subnet: ResourceView): SubnetSummary["internetRoute"] {
+    try {
+        return subnetEgress(stack, subnet);
+    } catch (err) {
+        if (err instanceof CannotCheckError) return "unknown";
+        throw err;
+    }
+}
 
 export function summarisePlan(plan: PlannedStack): PlanSummary {
-    const custom = plan.resources.filter((r) => r.custom);
-    const ofType = (type: string) => custom.filter((r) => r.type === type);
-    const byId = new Map(custom.map((r) => [r.id, r]));
+    const views = plannedStackViews(plan);
+    const stack = buildStackView(views, plan.stack);
+    const ofType = (type: string) => stack.ofType(type);
 
-    // Which route table each subnet uses, and where that table sends 0.0.0.0/0.
-    const tableOfSubnet = new Map(ofType("aws:ec2/routeTableAssociation:RouteTableAssociation").map((a) => [str(a.state.subnetId), str(a.state.routeTableId)]));
-    const exitOfTable = new Map<string, SubnetSummary["internetRoute"]>();
-    for (const route of ofType("aws:ec2/route:Route")) {
-        const table = str(route.state.routeTableId);
-        const target = byId.get(str(route.state.gatewayId));
-        if (target?.type === "aws:ec2/internetGateway:InternetGateway") exitOfTable.set(table, "internet gateway");
-        else if (route.state.natGatewayId && exitOfTable.get(table) !== "internet gateway") exitOfTable.set(table, "NAT gateway");
-    }
     const subnets: SubnetSummary[] = ofType("aws:ec2/subnet:Subnet").map((s) => ({
         name: s.name,
-        tier: str((s.state.tags as Record<string, string> | undefined)?.Tier) || "?",
-        cidr: str(s.state.cidrBlock),
-        zone: str(s.state.availabilityZone),
-        internetRoute: exitOfTable.get(tableOfSubnet.get(s.id) ?? "") ?? "none",
+        tier: str(tagsOf(s).Tier) || "?",
+        cidr: str(s.props.cidrBlock),
+        zone: str(s.props.availabilityZone),
+        internetRoute: egressOf(stack, s),
     }));
-    const tierOfSubnet = new Map(ofType("aws:ec2/subnet:Subnet").map((s) => [s.id, subnets.find((x) => x.name === s.name)!.tier]));
+    const tierOfSubnet = (ref: PropValue) => {
+        const subnet = stack.resolve(ref);
+        return subnet?.type === "aws:ec2/subnet:Subnet" ? str(tagsOf(subnet).Tier) || "?" : "?";
+    };
+    const subnetGroupTiers = (groupName: PropValue) => {
+        const group = stack.resolve(groupName);
+        const ids = (group?.props.subnetIds as PropValue[] | undefined) ?? [];
+        return [...new Set(ids.map(tierOfSubnet))];
+    };
 
     // Key ARN -> alias, so a reviewer sees "alias/appi-dev/data", not a UUID.
-    const keys = ofType("aws:kms/key:Key");
     const aliasOfKey = new Map<string, string>();
     for (const alias of ofType("aws:kms/alias:Alias")) {
-        const key = keys.find((k) => k.state.keyId === alias.state.targetKeyId || k.state.arn === alias.state.targetKeyId);
-        if (key) aliasOfKey.set(str(key.state.arn), str(alias.state.name));
+        const key = stack.resolve(alias.props.targetKeyId);
+        if (key) aliasOfKey.set(str(key.props.arn), str(alias.props.name));
     }
-    const describeKey = (enabled: unknown, keyArn: unknown) => {
-        if (enabled === false) return "NOT ENCRYPTED";
-        if (!keyArn) return "AWS-managed key";
-        return `${aliasOfKey.get(str(keyArn)) ?? str(keyArn)} (customer-managed)`;
-    };
-    const subnetGroupTiers = (type: string, groupName: unknown) => {
-        const group = ofType(type).find((g) => g.state.name === groupName);
-        const ids = (group?.state.subnetIds as string[] | undefined) ?? [];
-        return [...new Set(ids.map((id) => tierOfSubnet.get(id) ?? "?"))];
+    const describeKey = (store: ResourceView, keyPath: string, enabled: PropValue = true) => {
+        if (enabled !== true) return "NOT ENCRYPTED";
+        const key = classifyKey(store.props, keyPath, stack);
+        if (key.kind === "none") return "AWS-managed key";
+        if (key.kind === "aws-managed") return `${key.ref} (AWS-managed)`;
+        return `${aliasOfKey.get(key.ref) ?? key.ref} (customer-managed)`;
     };
 
     const dataStores: DataStoreSummary[] = [];
     for (const db of ofType("aws:rds/instance:Instance")) {
         dataStores.push({
-            kind: `RDS PostgreSQL ${str(db.state.engineVersion)}`,
-            name: str(db.state.identifier) || db.name,
-            encryption: describeKey(db.state.storageEncrypted ?? false, db.state.kmsKeyId),
-            backupDays: Number(db.state.backupRetentionPeriod ?? 1),
-            multiAz: db.state.multiAz === true,
-            tiers: subnetGroupTiers("aws:rds/subnetGroup:SubnetGroup", db.state.dbSubnetGroupName),
+            kind: `RDS PostgreSQL ${str(db.props.engineVersion)}`,
+            name: str(db.props.identifier) || db.name,
+            encryption: describeKey(db, "kmsKeyId", db.props.storageEncrypted ?? false),
+            backupDays: Number(db.props.backupRetentionPeriod ?? 1),
+            multiAz: db.props.multiAz === true,
+            tiers: subnetGroupTiers(db.props.dbSubnetGroupName),
         });
     }
     for (const cluster of ofType("aws:rds/cluster:Cluster")) {
         const instances = ofType("aws:rds/clusterInstance:ClusterInstance").length;
         dataStores.push({
-            kind: `Aurora PostgreSQL ${str(cluster.state.engineVersion)} (${instances} instances)`,
-            name: str(cluster.state.clusterIdentifier) || cluster.name,
-            encryption: describeKey(cluster.state.storageEncrypted ?? false, cluster.state.kmsKeyId),
-            backupDays: Number(cluster.state.backupRetentionPeriod ?? 1),
+            kind: `Aurora PostgreSQL ${str(cluster.props.engineVersion)} (${instances} instances)`,
+            name: str(cluster.props.clusterIdentifier) || cluster.name,
+            encryption: describeKey(cluster, "kmsKeyId", cluster.props.storageEncrypted ?? false),
+            backupDays: Number(cluster.props.backupRetentionPeriod ?? 1),
             multiAz: instances > 1,
-            tiers: subnetGroupTiers("aws:rds/subnetGroup:SubnetGroup", cluster.state.dbSubnetGroupName),
+            tiers: subnetGroupTiers(cluster.props.dbSubnetGroupName),
         });
     }
     for (const redis of ofType("aws:elasticache/replicationGroup:ReplicationGroup")) {
-        const transit = redis.state.transitEncryptionEnabled === true ? `TLS ${str(redis.state.transitEncryptionMode) || "required"}` : "NO TLS";
+        const transit = redis.props.transitEncryptionEnabled === true ? `TLS ${str(redis.props.transitEncryptionMode) || "required"}` : "NO TLS";
         dataStores.push({
-            kind: `ElastiCache Redis ${str(redis.state.engineVersion)}`,
-            name: str(redis.state.replicationGroupId) || redis.name,
-            encryption: `${describeKey(redis.state.atRestEncryptionEnabled ?? false, redis.state.kmsKeyId)}; in transit ${transit}`,
-            backupDays: Number(redis.state.snapshotRetentionLimit ?? 0),
-            multiAz: redis.state.multiAzEnabled === true,
-            tiers: subnetGroupTiers("aws:elasticache/subnetGroup:SubnetGroup", redis.state.subnetGroupName),
+            kind: `ElastiCache Redis ${str(redis.props.engineVersion)}`,
+            name: str(redis.props.replicationGroupId) || redis.name,
+            encryption: `${describeKey(redis, "kmsKeyId", redis.props.atRestEncryptionEnabled ?? false)}; in transit ${transit}`,
+            backupDays: Number(redis.props.snapshotRetentionLimit ?? 0),
+            multiAz: redis.props.multiAzEnabled === true,
+            tiers: subnetGroupTiers(redis.props.subnetGroupName),
         });
     }
     for (const topic of ofType("aws:sns/topic:Topic")) {
-        dataStores.push({ kind: "SNS topic", name: str(topic.state.name) || topic.name, encryption: describeKey(undefined, topic.state.kmsMasterKeyId), backupDays: undefined, multiAz: true, tiers: [] });
+        dataStores.push({ kind: "SNS topic", name: str(topic.props.name) || topic.name, encryption: describeKey(topic, "kmsMasterKeyId"), backupDays: undefined, multiAz: true, tiers: [] });
     }
     for (const project of ofType("aws:codebuild/project:Project")) {
-        dataStores.push({ kind: "CodeBuild project", name: str(project.state.name) || project.name, encryption: describeKey(undefined, project.state.encryptionKey), backupDays: undefined, multiAz: true, tiers: [] });
+        dataStores.push({ kind: "CodeBuild project", name: str(project.props.name) || project.name, encryption: describeKey(project, "encryptionKey"), backupDays: undefined, multiAz: true, tiers: [] });
     }
 
     const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
-    const retentions = logGroups.map((g) => Number(g.state.retentionInDays ?? 0));
+    const retentions = logGroups.map((g) => Number(g.props.retentionInDays ?? 0));
     const counts = new Map<string, number>();
     for (const r of plan.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
 
@@ -126,7 +139,7 @@ export function summarisePlan(plan: PlannedStack): PlanSummary {
         countsByType: [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
         subnets,
         dataStores,
-        logGroups: { count: logGroups.length, minRetentionDays: retentions.length ? Math.min(...retentions) : undefined, unencrypted: logGroups.filter((g) => !g.state.kmsKeyId).length },
+        logGroups: { count: logGroups.length, minRetentionDays: retentions.length ? Math.min(...retentions) : undefined, unencrypted: logGroups.filter((g) => !g.props.kmsKeyId).length },
     };
 }
 

@@ -92,3 +92,25 @@ export function publicSubnetReason(stack: StackView, subnetRef: PropValue, path:
     const route = table && internetRoute(stack, table);
     return route ? `subnet ${subnet.name} is public: ${route}` : undefined;
 }
+
+export type SubnetEgress = "internet gateway" | "NAT gateway" | "none";
+
+function isNatTarget(natGatewayId: PropValue, path: string): boolean {
+    const value = known(natGatewayId, path);
+    return typeof value === "string" && value !== "";
+}
+
+/**
+ * Where a subnet's traffic leaves the VPC, by the same derivation the rules use:
+ * "internet gateway" when publicSubnetReason() calls it public, "NAT gateway" when
+ * its route table sends traffic to a NAT gateway, else "none" (isolated).
+ */
+export function subnetEgress(stack: StackView, subnet: ResourceView): SubnetEgress {
+    if (publicSubnetReason(stack, subnet.urn, `${subnet.name}`)) return "internet gateway";
+    const table = routeTableOf(stack, subnet);
+    if (!table) return "none";
+    const inline = readObjects(table.props, "routes");
+    if (inline.some((route, i) => isNatTarget(route.natGatewayId, `${table.name}.routes[${i}].natGatewayId`))) return "NAT gateway";
+    const routes = referrersOf(stack, ROUTE, "routeTableId", table);
+    return routes.some((route) => isNatTarget(route.props.natGatewayId, `${route.name}.natGatewayId`)) ? "NAT gateway" : "none";
+}
