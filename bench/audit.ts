@@ -6,13 +6,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { resolveConfig } from "../policies/core/config";
+import { SECRET_SIG, SIG_KEY } from "../policies/core/values";
 import { formatJson } from "../policies/report/json";
 import { auditFile } from "../policies/runners/audit";
 import { rules } from "../policies/rules";
 import { BenchRow, BenchSection } from "./types";
+import { median } from "./stats";
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const REGION = "ap-northeast-1";
 const ACCOUNT = "123456789012";
 
@@ -67,7 +67,7 @@ export function generateExport(count: number): object {
         (i) => ({ type: "aws:kms/key:Key", inputs: { description: `key ${i}`, enableKeyRotation: true, multiRegion: false, deletionWindowInDays: 30, tags: tags(i) }, outputs: { arn: keyArn(i), keyId: `k-${i}`, keyUsage: "ENCRYPT_DECRYPT", rotationPeriodInDays: 365 } }),
         (i) => ({
             type: "aws:rds/cluster:Cluster",
-            inputs: { clusterIdentifier: `db-${i}`, engine: "aurora-postgresql", engineVersion: "16.6", storageEncrypted: true, kmsKeyId: keyArn(i - 1), backupRetentionPeriod: (i >> 3) % 10 ? 14 : 7, masterUsername: "postgres", dbClusterParameterGroupName: "appi-aurora-pg16", iamDatabaseAuthenticationEnabled: true, enabledCloudwatchLogsExports: ["postgresql"], masterPassword: { [SIG]: SECRET_SIG, ciphertext: `v1:${Buffer.from(String(i)).toString("base64")}:AAAAAAAAAAAAAAAAAAAAAAAA` }, deletionProtection: true, tags: tags(i) },
+            inputs: { clusterIdentifier: `db-${i}`, engine: "aurora-postgresql", engineVersion: "16.6", storageEncrypted: true, kmsKeyId: keyArn(i - 1), backupRetentionPeriod: (i >> 3) % 10 ? 14 : 7, masterUsername: "postgres", dbClusterParameterGroupName: "appi-aurora-pg16", iamDatabaseAuthenticationEnabled: true, enabledCloudwatchLogsExports: ["postgresql"], masterPassword: { [SIG_KEY]: SECRET_SIG, ciphertext: `v1:${Buffer.from(String(i)).toString("base64")}:AAAAAAAAAAAAAAAAAAAAAAAA` }, deletionProtection: true, tags: tags(i) },
             outputs: { arn: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:db-${i}`, endpoint: `db-${i}.cluster-abc.${REGION}.rds.amazonaws.com`, port: 5432, availabilityZones: [`${REGION}a`, `${REGION}c`, `${REGION}d`] },
         }),
         (i) => ({
@@ -116,11 +116,6 @@ export function generateExport(count: number): object {
         });
     }
     return { version: 3, deployment: { manifest: { time: new Date(0).toISOString(), magic: "bench", version: "v3.248.0" }, resources } };
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
 }
 
 interface Measured {

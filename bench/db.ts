@@ -6,14 +6,11 @@ import pg from "pg";
 import { migrate } from "../db/migrate";
 import { freshDatabase, stopTestServer } from "../test/support/postgres";
 import { BenchOptions, BenchRow, BenchSection } from "./types";
+import { percentile } from "./stats";
 
 const PURPOSES = ["privacy_notice", "service_provision", "marketing_email", "analytics", "third_party_provision", "cross_border_transfer"];
 const SAMPLES = 2000;
 const WARMUP = 200;
-
-function percentile(sorted: number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** Deterministic user id for index i, so samples can be drawn without reading the table. */
 const userIdSql = (expr: string) => `md5((${expr})::text)::uuid`;

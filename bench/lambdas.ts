@@ -12,14 +12,11 @@ import { localKeySet, PiiCipher } from "../lib/crypto";
 import { migratedDatabase, stopTestServer } from "../test/support/postgres";
 import { postConfirmationEvent } from "../test/lambdas/support";
 import { BenchRow, BenchSection } from "./types";
+import { percentile } from "./stats";
 
 const COGNITO_LIMIT_MS = 5_000;
 const GOAL_P99_MS = 50;
 const BUNDLE_GOAL_BYTES = 1_000_000;
-
-function percentile(sorted: number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 async function measurePostConfirmation(invocations: number): Promise<{ p50: number; p99: number }> {
     const db = await migratedDatabase("bench_lambdas");
