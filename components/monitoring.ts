@@ -102,8 +102,8 @@ export class Monitoring extends pulumi.ComponentResource {
             {
                 dashboardName: `${args.namePrefix}-overview`,
                 dashboardBody: pulumi
-                    .all(specs.map((spec) => pulumi.all([pulumi.output(spec.dimensions), aws.getRegionOutput({}, parent).region])))
-                    .apply((resolved) =>
+                    .all([pulumi.all(specs.map((spec) => pulumi.output(spec.dimensions))), aws.getRegionOutput({}, parent).region])
+                    .apply(([dimensions, region]) =>
                         JSON.stringify({
                             widgets: specs.map((spec, i) => ({
                                 type: "metric",
@@ -113,10 +113,10 @@ export class Monitoring extends pulumi.ComponentResource {
                                 y: Math.floor(i / 3) * 6,
                                 properties: {
                                     title: spec.description,
-                                    region: resolved[i][1],
+                                    region,
                                     stat: spec.statistic,
                                     period: spec.periodSeconds ?? 300,
-                                    metrics: [[spec.namespace, spec.metricName, ...Object.entries(resolved[i][0]).flat()]],
+                                    metrics: [[spec.namespace, spec.metricName, ...Object.entries(dimensions[i]).flat()]],
                                     annotations: { horizontal: [{ value: spec.threshold, label: "alarm" }] },
                                 },
                             })),

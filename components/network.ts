@@ -100,11 +100,12 @@ export class Network extends pulumi.ComponentResource {
         const apiGroup = new aws.ec2.SecurityGroup(`${name}-api`, { vpcId: this.vpc.id, description: "GraphQL API hosts (public tier)", tags: tags({ Name: `${args.namePrefix}-api`, Tier: "public" }) }, parent);
 
         // VPC endpoints: S3 as a gateway on the private route tables, the rest as interfaces.
+        const region = aws.getRegionOutput({}, parent).region;
         new aws.ec2.VpcEndpoint(
             `${name}-s3`,
             {
                 vpcId: this.vpc.id,
-                serviceName: pulumi.interpolate`com.amazonaws.${aws.getRegionOutput({}, parent).region}.s3`,
+                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
                 vpcEndpointType: "Gateway",
                 routeTableIds: [...appTables.map((t) => t.id), dataTable.id],
                 tags: tags({ Name: `${args.namePrefix}-s3` }),
@@ -121,7 +122,6 @@ export class Network extends pulumi.ComponentResource {
             },
             parent,
         );
-        const region = aws.getRegionOutput({}, parent).region;
         for (const service of args.interfaceEndpointServices ?? ["kms", "secretsmanager", "logs", "sts"]) {
             new aws.ec2.VpcEndpoint(
                 `${name}-${service}`,
