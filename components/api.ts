@@ -2,6 +2,7 @@
 // app server behind it), reachable through an Elastic IP and nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrustPolicy } from "./iam";
 
 export interface ApiArgs {
     namePrefix: string;
@@ -46,7 +47,7 @@ export class Api extends pulumi.ComponentResource {
 
         const role = new aws.iam.Role(
             `${name}-instance`,
-            { name: `${args.namePrefix}-api-instance`, assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }), tags: args.tags },
+            { name: `${args.namePrefix}-api-instance`, assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"), tags: args.tags },
             parent,
         );
         // Session Manager instead of SSH: no port 22 anywhere.

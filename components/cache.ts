@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export interface CacheArgs {
     namePrefix: string;
@@ -51,9 +52,9 @@ export class Cache extends pulumi.ComponentResource {
             args.authToken ?? new random.RandomPassword(`${name}-auth`, { length: 64, special: true, overrideSpecial: "!&#$^<>-" }, parent).result,
         );
 
-        const logGroups = ["slow-log", "engine-log"].map(
-            (logType) =>
-                new aws.cloudwatch.LogGroup(`${name}-${logType}`, { name: `/aws/elasticache/${replicationGroupId}/${logType}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.logsKeyArn, tags }, parent),
+        const retentionInDays = checkLogRetention(args.logRetentionDays);
+        const logGroups = ["slow-log", "engine-log"].map((logType) =>
+            encryptedLogGroup(`${name}-${logType}`, `/aws/elasticache/${replicationGroupId}/${logType}`, args.logsKeyArn, retentionInDays, tags, this),
         );
 
         const failover = args.replicaCount > 0;

@@ -4,6 +4,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConfig } from "./config";
+import { rdsDbUserArn, serviceTrustPolicy } from "./iam";
+import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** The validated database settings (components/config.ts) plus where the database sits. */
 export interface DatabaseArgs extends DatabaseConfig {
@@ -84,17 +86,13 @@ export class Database extends pulumi.ComponentResource {
 
         // Pre-create the log groups RDS exports to, so they are KMS-encrypted and kept for the
         // audit period (RDS would otherwise create them with no key and no expiry).
+        const retentionInDays = checkLogRetention(args.logRetentionDays);
         const exports = isAurora ? ["postgresql"] : ["postgresql", "upgrade"];
-        const logGroups = exports.map(
-            (log) =>
-                new aws.cloudwatch.LogGroup(
-                    `${name}-${log}`,
-                    { name: `/aws/rds/${isAurora ? "cluster" : "instance"}/${identifier}/${log}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.logsKeyArn, tags },
-                    parent,
-                ),
+        const logGroups = exports.map((log) =>
+            encryptedLogGroup(`${name}-${log}`, `/aws/rds/${isAurora ? "cluster" : "instance"}/${identifier}/${log}`, args.logsKeyArn, retentionInDays, tags, this),
         );
         const proxyName = `${args.namePrefix}-postgres-proxy`;
-        const proxyLogGroup = new aws.cloudwatch.LogGroup(`${name}-proxy`, { name: `/aws/rds/proxy/${proxyName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.logsKeyArn, tags }, parent);
+        const proxyLogGroup = encryptedLogGroup(`${name}-proxy`, `/aws/rds/proxy/${proxyName}`, args.logsKeyArn, retentionInDays, tags, this);
 
         let masterSecrets: pulumi.Output<aws.types.output.rds.InstanceMasterUserSecret[] | aws.types.output.rds.ClusterMasterUserSecret[]>;
         if (isAurora) {
@@ -206,7 +204,7 @@ export class Database extends pulumi.ComponentResource {
             `${name}-proxy`,
             {
                 name: `${args.namePrefix}-postgres-proxy`,
-                assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "rds.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+                assumeRolePolicy: serviceTrustPolicy("rds.amazonaws.com"),
                 tags,
             },
             parent,
@@ -217,20 +215,19 @@ export class Database extends pulumi.ComponentResource {
             `${name}-proxy`,
             {
                 role: proxyRole.id,
-                policy: pulumi.all([dbResourceId, dbArn]).apply(([resourceId, arn]) => {
-                    const [, partition, , region, account] = arn.split(":");
-                    return JSON.stringify({
+                policy: pulumi.all([dbResourceId, dbArn]).apply(([resourceId, arn]) =>
+                    JSON.stringify({
                         Version: "2012-10-17",
                         Statement: [
                             {
                                 Sid: "ConnectAsApplicationUsers",
                                 Effect: "Allow",
                                 Action: "rds-db:connect",
-                                Resource: args.iamDatabaseUsers.map((user) => `arn:${partition}:rds-db:${region}:${account}:dbuser:${resourceId}/${user}`),
+                                Resource: args.iamDatabaseUsers.map((user) => rdsDbUserArn(arn, resourceId, user)),
                             },
                         ],
-                    });
-                }),
+                    }),
+                ),
             },
             parent,
         );

@@ -5,9 +5,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
+import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy } from "./iam";
+import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
-/** The audit-trail minimum of the policy pack (logs kept at least a year). */
-export const MIN_LOG_RETENTION_DAYS = 365;
 /** Cognito waits 5 s for a trigger, then retries: a longer Lambda timeout only wastes retries. */
 export const COGNITO_TRIGGER_TIMEOUT_SECONDS = 5;
 
@@ -77,53 +77,6 @@ export interface IdentityArgs {
     tags?: Record<string, string>;
 }
 
-/** Parts of an RDS Proxy ARN that IAM database authentication needs. */
-export interface ProxyArnParts {
-    partition: string;
-    region: string;
-    accountId: string;
-    /** `prx-...`: the id `rds-db:connect` names. */
-    resourceId: string;
-}
-
-export function parseDbProxyArn(arn: string): ProxyArnParts {
-    const match = /^arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):db-proxy:(prx-[A-Za-z0-9]+)$/.exec(arn);
-    if (!match) {
-        throw new Error(`dbProxyArn: ${JSON.stringify(arn)} is not an RDS Proxy ARN (expected arn:aws:rds:<region>:<account>:db-proxy:prx-...); pass the aws.rds.Proxy's arn`);
-    }
-    const [, partition, region, accountId, resourceId] = match;
-    return { partition, region, accountId, resourceId };
-}
-
-/** `rds-db:connect` resource for one database user through one proxy. */
-export function dbConnectArn(proxyArn: pulumi.Input<string>, dbUser: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.all([proxyArn, dbUser]).apply(([arn, user]) => {
-        if (!user || user.includes("*")) throw new Error(`dbUser: ${JSON.stringify(user)} must name one database user (no wildcard)`);
-        const p = parseDbProxyArn(arn);
-        return `arn:${p.partition}:rds-db:${p.region}:${p.accountId}:dbuser:${p.resourceId}/${user}`;
-    });
-}
-
-export function checkLogRetention(days: number | undefined, argName = "logRetentionDays"): number {
-    const value = days ?? MIN_LOG_RETENTION_DAYS;
-    if (!Number.isInteger(value) || value < MIN_LOG_RETENTION_DAYS) {
-        throw new Error(`${argName}: ${value} is below the audit-trail minimum of ${MIN_LOG_RETENTION_DAYS} days; use 365 or more`);
-    }
-    return value;
-}
-
-/** A KMS-encrypted log group, so the component owns retention instead of the service creating one that never expires. */
-export function encryptedLogGroup(name: string, logGroupName: pulumi.Input<string>, kmsKeyId: pulumi.Input<string>, retentionInDays: number, tags: Record<string, string> | undefined, parent: pulumi.Resource): aws.cloudwatch.LogGroup {
-    return new aws.cloudwatch.LogGroup(name, { name: logGroupName, kmsKeyId, retentionInDays, tags }, { parent });
-}
-
-/** Role trust for a service principal, as JSON the policy pack can parse. */
-export function serviceTrustPolicy(service: string): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-    });
-}
 
 export class Identity extends pulumi.ComponentResource {
     readonly userPool: aws.cognito.UserPool;

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkLogRetention, dbConnectArn, encryptedLogGroup, parseDbProxyArn } from "./identity";
+import { dbConnectArn, parseDbProxyArn } from "./iam";
+import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** The buildspec lives beside the program so reviewers read it as a file; the project carries it inline. */
 export const MIGRATE_BUILDSPEC_PATH = path.join(__dirname, "..", "buildspec", "migrate.yml");

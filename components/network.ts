@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { NatStrategy } from "./config";
+import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export interface NetworkArgs {
     namePrefix: string;
@@ -139,10 +140,13 @@ export class Network extends pulumi.ComponentResource {
         }
 
         // Flow logs: who talked to what, kept for the audit-trail period, encrypted with the logs key.
-        const flowLogGroup = new aws.cloudwatch.LogGroup(
+        const flowLogGroup = encryptedLogGroup(
             `${name}-flow-logs`,
-            { name: `/appi/${args.namePrefix}/vpc-flow-logs`, retentionInDays: args.flowLogs.retentionDays, kmsKeyId: args.flowLogs.kmsKeyArn, tags: tags({}) },
-            parent,
+            `/appi/${args.namePrefix}/vpc-flow-logs`,
+            args.flowLogs.kmsKeyArn,
+            checkLogRetention(args.flowLogs.retentionDays, "flowLogs.retentionDays"),
+            tags({}),
+            this,
         );
         const flowLogRole = new aws.iam.Role(
             `${name}-flow-logs`,

@@ -2,7 +2,8 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
-import { Identity, IdentityArgs, parseDbProxyArn } from "../../components/identity";
+import { parseDbProxyArn } from "../../components/iam";
+import { Identity, IdentityArgs } from "../../components/identity";
 
 const PROXY_ARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0123456789abcdef0";
 const PII_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/11111111-1111-4111-8111-111111111111";

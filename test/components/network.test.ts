@@ -9,8 +9,8 @@ import { PlannedResource } from "../../plan/types";
 
 const ofType = (resources: PlannedResource[], type: string) => resources.filter((r) => r.type === type);
 
-function threeZoneNetwork(natGateways: "single" | "perAz") {
-    return new Network("net", {
+function threeZoneArgs(natGateways: "single" | "perAz") {
+    return {
         namePrefix: "appi-test",
         vpcCidr: "10.20.0.0/16",
         availabilityZones: ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
@@ -19,8 +19,10 @@ function threeZoneNetwork(natGateways: "single" | "perAz") {
         dataSubnetCidrs: ["10.20.1.0/24", "10.20.2.0/24", "10.20.3.0/24"],
         natGateways,
         flowLogs: { kmsKeyArn: "arn:aws:kms:ap-northeast-1:123456789012:key/logs", retentionDays: 400 },
-    });
+    };
 }
+
+const threeZoneNetwork = (natGateways: "single" | "perAz") => new Network("net", threeZoneArgs(natGateways));
 
 describe("Network component", function () {
     it("builds one NAT and app route table per zone with perAz, all children parented to the component", async function () {
@@ -130,6 +132,17 @@ describe("Database and Cache components", function () {
         const dbGroup = (instance.state.vpcSecurityGroupIds as string[])[0];
         assert.ok(!rules.some((r) => r.state.securityGroupId === dbGroup && r.state.referencedSecurityGroupId === "sg-app"));
         assert.ok(rules.some((r) => r.state.securityGroupId !== dbGroup && r.state.referencedSecurityGroupId === "sg-app"));
+    });
+
+    it("refuse log retention below the audit-trail minimum, like every component that owns log groups", async function () {
+        await assert.rejects(
+            runUnderMocks(() => new Cache("cache", { ...common, logRetentionDays: 90, nodeType: "cache.t4g.small", replicaCount: 0, snapshotRetentionDays: 14, clientSecurityGroupIds: ["sg-api"] })),
+            /logRetentionDays: 90 is below the audit-trail minimum of 365 days/,
+        );
+        await assert.rejects(
+            runUnderMocks(() => new Network("net", { ...threeZoneArgs("single"), flowLogs: { kmsKeyArn: "arn:aws:kms:ap-northeast-1:123456789012:key/logs", retentionDays: 30 } })),
+            /flowLogs\.retentionDays: 30 is below the audit-trail minimum/,
+        );
     });
 
     it("generates the Redis AUTH token as a secret when none is configured", async function () {
