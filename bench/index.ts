@@ -1,4 +1,5 @@
 // `npm run bench [-- --scale 0.1] [-- --only audit,db,lambdas]`: every figure beside its reference, as a ratio.
+import { parseArgs as parseNodeArgs } from "node:util";
 import { BenchRow, BenchSection } from "./types";
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
@@ -8,21 +9,18 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
 };
 
 function parseArgs(argv: string[]): { scale: number; only: string[] } {
-    let scale = 1;
-    let only = Object.keys(SECTIONS);
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--scale") {
-            scale = Number(argv[++i]);
-            if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be a number in (0, 1], got ${argv[i]}`);
-        } else if (arg === "--only") {
-            only = (argv[++i] ?? "").split(",").filter(Boolean);
-            const unknown = only.filter((s) => !(s in SECTIONS));
-            if (unknown.length) throw new Error(`--only: unknown section(s) ${unknown.join(", ")}; known: ${Object.keys(SECTIONS).join(", ")}`);
-        } else {
-            throw new Error(`unknown argument ${arg}; usage: npm run bench -- [--scale 0.1] [--only ${Object.keys(SECTIONS).join(",")}]`);
-        }
+    const usage = `usage: npm run bench -- [--scale 0.1] [--only ${Object.keys(SECTIONS).join(",")}]`;
+    let values;
+    try {
+        ({ values } = parseNodeArgs({ args: argv, options: { scale: { type: "string" }, only: { type: "string" } } }));
+    } catch (err) {
+        throw new Error(`${(err as Error).message}; ${usage}`);
     }
+    const scale = values.scale === undefined ? 1 : Number(values.scale);
+    if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be a number in (0, 1], got ${values.scale}`);
+    const only = values.only === undefined ? Object.keys(SECTIONS) : values.only.split(",").filter(Boolean);
+    const unknown = only.filter((s) => !(s in SECTIONS));
+    if (unknown.length) throw new Error(`--only: unknown section(s) ${unknown.join(", ")}; known: ${Object.keys(SECTIONS).join(", ")}`);
     return { scale, only };
 }
 

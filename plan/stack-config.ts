@@ -23,6 +23,15 @@ function readYaml(file: string): any {
     }
 }
 
+/** The project's stacks: one `Pulumi.<stack>.yaml` per stack, as the CLI sees them (dev, then prod). */
+export function listStacks(projectDir: string = path.resolve(__dirname, "..")): string[] {
+    return fs
+        .readdirSync(projectDir)
+        .map((file) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(file)?.[1])
+        .filter((stack): stack is string => stack !== undefined)
+        .sort();
+}
+
 const asConfigString = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 
 /** Placeholder for values encrypted by the stack's secrets provider, which only the CLI can decrypt. */

@@ -3,18 +3,17 @@
 // prints the compliance report. Exit 0: both stacks pass; 1: a mandatory violation; 2: bad input.
 import { ConfigError } from "../components/config";
 import { planStack } from "../plan/run";
-import { StackConfigError } from "../plan/stack-config";
+import { listStacks, StackConfigError } from "../plan/stack-config";
 import { formatPlanSummary, summarisePlan } from "../plan/summary";
 import { formatReport, mandatoryViolations, summary, Report } from "../policies/report";
 import { rules } from "../policies/rules";
 import { checkPlannedStack } from "../policies/runners/offline";
 
-const STACKS = ["dev", "prod"];
 const rule = (title: string) => `\n${"=".repeat(8)} ${title} ${"=".repeat(Math.max(4, 72 - title.length))}`;
 
 async function main(): Promise<number> {
     const reports: Report[] = [];
-    for (const stack of STACKS) {
+    for (const stack of listStacks()) {
         const planned = await planStack(stack);
         console.log(rule(`plan: ${stack}`));
         console.log(formatPlanSummary(summarisePlan(planned)));

@@ -3,6 +3,7 @@
 // the APPI rules and prints the report. Exit 1 on a mandatory violation, 2 on bad input.
 import { parseArgs } from "node:util";
 import { planStack } from "../../plan/run";
+import { listStacks } from "../../plan/stack-config";
 import { rules } from "../rules";
 import { loadConfigFile, loadExceptionsFile, parseFormat, render, exitCodeFor, runCli } from "./cli-support";
 import { InputError } from "./errors";
@@ -10,7 +11,6 @@ import { checkPlannedStack } from "./offline";
 import { Report } from "../report/model";
 
 const USAGE = "usage: npm run check -- [--stack dev|prod]... [--format text|json|sarif|markdown] [--config FILE] [--exceptions FILE]";
-export const STACKS = ["dev", "prod"] as const;
 
 export async function main(argv: string[]): Promise<number> {
     let parsed;
@@ -23,9 +23,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new InputError(`${(err as Error).message}; ${USAGE}`);
     }
     const { values } = parsed;
-    const stacks = values.stack ?? [...STACKS];
-    const unknown = stacks.filter((s) => !(STACKS as readonly string[]).includes(s));
-    if (unknown.length) throw new InputError(`unknown stack ${unknown.join(", ")} (one of ${STACKS.join(", ")}); ${USAGE}`);
+    const known = listStacks();
+    const stacks = values.stack ?? known;
+    const unknown = stacks.filter((s) => !known.includes(s));
+    if (unknown.length) throw new InputError(`unknown stack ${unknown.join(", ")} (one of ${known.join(", ")}); ${USAGE}`);
     const format = parseFormat(values.format);
     if ((format === "json" || format === "sarif") && stacks.length > 1) throw new InputError(`--format ${format} prints one document: name one --stack`);
     const config = loadConfigFile(values.config);
