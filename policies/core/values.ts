@@ -23,6 +23,14 @@ export const UNKNOWN_SENTINELS: ReadonlySet<string> = new Set([
     "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
 ]);
 
+const SENTINEL_MIN = Math.min(...[...UNKNOWN_SENTINELS].map((s) => s.length));
+const SENTINEL_MAX = Math.max(...[...UNKNOWN_SENTINELS].map((s) => s.length));
+
+/** True for the strings Pulumi writes for a value not known yet: UUIDs, so most strings are ruled out by their length alone. */
+export function isUnknownSentinel(value: string): boolean {
+    return value.length >= SENTINEL_MIN && value.length <= SENTINEL_MAX && UNKNOWN_SENTINELS.has(value);
+}
+
 export function isUnknown(value: unknown): value is Unknown {
     return value === UNKNOWN;
 }
@@ -40,7 +48,7 @@ export function normaliseValue(raw: unknown): PropValue {
     if (raw === null || raw === undefined) return raw;
     switch (typeof raw) {
         case "string":
-            return UNKNOWN_SENTINELS.has(raw) ? UNKNOWN : raw;
+            return isUnknownSentinel(raw) ? UNKNOWN : raw;
         case "number":
         case "boolean":
             return raw;

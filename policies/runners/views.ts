@@ -3,7 +3,7 @@
 // on recorded outputs), the provider each resource names, and its effective region.
 import { AWS_PROVIDER_TYPE, effectiveRegion, isAwsType } from "../core/region";
 import { Props, ProviderView, PropValue, ResourceView, UNKNOWN } from "../core/types";
-import { SIG_KEY, UNKNOWN_SENTINELS, normaliseProps, normaliseValue } from "../core/values";
+import { SIG_KEY, isUnknownSentinel, normaliseProps, normaliseValue } from "../core/values";
 
 export interface RawResource {
     urn: string;
@@ -49,14 +49,6 @@ export function isDefaultProviderName(name: string): boolean {
 
 function asRecord(value: unknown): Record<string, unknown> {
     return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-const SENTINEL_MIN = Math.min(...[...UNKNOWN_SENTINELS].map((s) => s.length));
-const SENTINEL_MAX = Math.max(...[...UNKNOWN_SENTINELS].map((s) => s.length));
-
-/** True for the strings Pulumi writes for a value not known yet: UUIDs, so most strings are ruled out by their length alone. */
-function isUnknownSentinel(value: string): boolean {
-    return value.length >= SENTINEL_MIN && value.length <= SENTINEL_MAX && UNKNOWN_SENTINELS.has(value);
 }
 
 /**
