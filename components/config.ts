@@ -8,11 +8,8 @@ export const PROJECT = "appi-infra";
 /** APPI residency: the program only deploys to AWS regions in Japan. */
 export const JAPAN_REGIONS = ["ap-northeast-1", "ap-northeast-3"] as const;
 
-/** PostgreSQL 16 minor versions RDS and Aurora offer (the spec pins 16; 16.6 is the seed's Aurora version). */
-export const SUPPORTED_ENGINE_VERSIONS: Record<DbEngine, RegExp> = {
-    postgres: /^16\.([1-9]|1[0-9])$/,
-    "aurora-postgresql": /^16\.([1-9]|1[0-9])$/,
-};
+/** PostgreSQL 16 minor versions, which RDS and Aurora both offer (the spec pins 16; 16.6 is the seed's Aurora version). */
+export const SUPPORTED_ENGINE_VERSION = /^16\.([1-9]|1[0-9])$/;
 
 export type DbEngine = "postgres" | "aurora-postgresql";
 export type NatStrategy = "single" | "perAz";
@@ -191,7 +188,7 @@ function validateNetwork(read: Reader): NetworkConfig {
 function validateDatabase(read: Reader): DatabaseConfig {
     const engine = read.oneOf<DbEngine>("dbEngine", "postgres", ["postgres", "aurora-postgresql"]);
     const engineVersion = read.string("dbEngineVersion", "16.6", "16.6");
-    if (!SUPPORTED_ENGINE_VERSIONS[engine].test(engineVersion)) {
+    if (!SUPPORTED_ENGINE_VERSION.test(engineVersion)) {
         throw new ConfigError("dbEngineVersion", `${JSON.stringify(engineVersion)} is not a supported ${engine} version: this project runs PostgreSQL 16 (16.1 to 16.19)`, setCommand("dbEngineVersion", "16.6", read.stack));
     }
     const instanceClass = read.string("dbInstanceClass", "db.r6g.large", "db.r6g.large");

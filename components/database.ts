@@ -16,10 +16,11 @@ export interface DatabaseArgs extends DatabaseConfig {
     dataSubnetIds: pulumi.Input<string>[];
     /** App-tier subnets: where the RDS Proxy listens. */
     proxySubnetIds: pulumi.Input<string>[];
-    /** Groups admitted straight to the database on 5432 (the API tier). */
+    /**
+     * Groups admitted to the database and the proxy on 5432 (the API tier). App-tier components
+     * (Identity, MigrationRunner) admit their own groups to the proxy only (`proxySecurityGroupId`).
+     */
     clientSecurityGroupIds: pulumi.Input<string>[];
-    /** Groups admitted to the RDS Proxy only. App-tier components (Identity, MigrationRunner) can also admit their own group. */
-    proxyClientSecurityGroupIds?: pulumi.Input<string>[];
     /** Database users that log in with IAM tokens through the proxy (each needs `GRANT rds_iam`). */
     iamDatabaseUsers: string[];
     storageKeyArn: pulumi.Input<string>;
@@ -68,7 +69,7 @@ export class Database extends pulumi.ComponentResource {
             new aws.vpc.SecurityGroupIngressRule(ruleName, { securityGroupId: groupId, referencedSecurityGroupId: sourceId, ipProtocol: "tcp", fromPort: PORT, toPort: PORT, description }, parent);
         args.clientSecurityGroupIds.forEach((source, i) => admit(`${name}-db-client-${i + 1}`, dbGroup.id, source, "PostgreSQL from the API tier"));
         admit(`${name}-db-from-proxy`, dbGroup.id, proxyGroup.id, "PostgreSQL from the RDS Proxy");
-        [...args.clientSecurityGroupIds, ...(args.proxyClientSecurityGroupIds ?? [])].forEach((source, i) => admit(`${name}-proxy-client-${i + 1}`, proxyGroup.id, source, "PostgreSQL via the proxy"));
+        args.clientSecurityGroupIds.forEach((source, i) => admit(`${name}-proxy-client-${i + 1}`, proxyGroup.id, source, "PostgreSQL via the proxy"));
         new aws.vpc.SecurityGroupEgressRule(`${name}-proxy-to-db`, { securityGroupId: proxyGroup.id, referencedSecurityGroupId: dbGroup.id, ipProtocol: "tcp", fromPort: PORT, toPort: PORT, description: "Proxy to PostgreSQL" }, parent);
 
         // TLS 1.3 forced, pgaudit loaded and logging; JIT off (OLTP queries don't benefit).

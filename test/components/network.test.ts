@@ -110,7 +110,6 @@ describe("Database and Cache components", function () {
                 deletionProtection: true,
                 proxySubnetIds: ["subnet-a1", "subnet-a2"],
                 clientSecurityGroupIds: ["sg-api"],
-                proxyClientSecurityGroupIds: ["sg-app"],
                 iamDatabaseUsers: ["cognito_trigger", "migrator"],
             });
             return resolve(db.proxyResourceId);
@@ -127,11 +126,13 @@ describe("Database and Cache components", function () {
             `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:${instance.state.resourceId}/cognito_trigger`,
             `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:${instance.state.resourceId}/migrator`,
         ]);
-        // The proxy admits the app tier; the database admits the API tier and the proxy, never app workloads directly.
+        // The database admits the API tier and the proxy; the proxy admits the API tier (app workloads add their own rule).
         const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         const dbGroup = (instance.state.vpcSecurityGroupIds as string[])[0];
-        assert.ok(!rules.some((r) => r.state.securityGroupId === dbGroup && r.state.referencedSecurityGroupId === "sg-app"));
-        assert.ok(rules.some((r) => r.state.securityGroupId !== dbGroup && r.state.referencedSecurityGroupId === "sg-app"));
+        const proxyGroup = (ofType(resources, "aws:rds/proxy:Proxy")[0].state.vpcSecurityGroupIds as string[])[0];
+        const sources = (group: string) => new Set(rules.filter((r) => r.state.securityGroupId === group).map((r) => r.state.referencedSecurityGroupId));
+        assert.deepEqual(sources(dbGroup), new Set(["sg-api", proxyGroup]));
+        assert.deepEqual(sources(proxyGroup), new Set(["sg-api"]));
     });
 
     it("refuse log retention below the audit-trail minimum, like every component that owns log groups", async function () {
