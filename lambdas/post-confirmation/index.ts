@@ -18,14 +18,13 @@ import {
     recordEncryptionAudit,
     recordEncryptionMetadata,
 } from "../../lib/crypto";
-import { getPool, withUserTransaction } from "../../lib/db";
+import { getPool, isUuid, withUserTransaction } from "../../lib/db";
 
 // Lets a bundle's user (tests, the benchmark) close the bundle's own copy of the pool.
 export { closePool } from "../../lib/db";
 import { errorSummary, logEvent } from "../shared/log";
 import { parseSignUp, SignUpData, SignUpRejected } from "../shared/signup";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PostConfirmationDeps {
     pool: () => Pool;
@@ -167,7 +166,7 @@ export function createPostConfirmationHandler(deps: PostConfirmationDeps) {
             if (!attributes || typeof attributes !== "object") throw new MalformedEvent("request.userAttributes is missing");
             const sub = attributes.sub;
             if (!sub) throw new MalformedEvent("userAttributes.sub is missing");
-            if (!UUID.test(sub)) throw new MalformedEvent("userAttributes.sub is not a UUID");
+            if (!isUuid(sub)) throw new MalformedEvent("userAttributes.sub is not a UUID");
             if (!attributes.email) throw new MalformedEvent("userAttributes.email is missing");
             let data: SignUpData;
             try {
