@@ -11,6 +11,8 @@ import { createResourceValidationArgs as view, runRule, secret, stackOf, unreada
 import { assertCannotCheck, assertCompliant, assertViolation } from "./assert-outcome";
 
 const OSAKA = { allowedRegions: ["ap-northeast-1", "ap-northeast-3"] };
+/** The narrowest list a reviewer may set: Tokyo only. */
+const TOKYO = { allowedRegions: ["ap-northeast-1"] };
 
 describe("rule data-flows-in-allowed-regions: replicas (was secret-/dynamodb-replicas-in-allowed-regions)", () => {
     it("fails a secret replica in Singapore and passes one in Osaka when Osaka is allowed", () => {
@@ -115,7 +117,7 @@ describe("rule data-flows-in-allowed-regions: global datastores and clusters (wa
     const primary = view(aws.elasticache.ReplicationGroup, { description: "p" }, { name: "primary", outputs: { id: "rg-primary" } });
     const global = view(aws.elasticache.GlobalReplicationGroup, { globalReplicationGroupIdSuffix: "pii", primaryReplicationGroupId: "rg-primary" }, { name: "global", outputs: { id: "gdf-pii" } });
     it("fails when only one region is allowed (a global datastore needs two)", () => {
-        assertViolation(runRule(rule, global, [primary]), /only ap-northeast-1 is allowed/);
+        assertViolation(runRule(rule, global, [primary], { allowedRegions: ["ap-northeast-1"] }), /only ap-northeast-1 is allowed/);
     });
     it("fails a member abroad even with two allowed regions, passes members in Japan", () => {
         const abroad = view(aws.elasticache.ReplicationGroup, { description: "s", globalReplicationGroupId: "gdf-pii", region: "us-west-2" }, { name: "secondary" });
