@@ -19,6 +19,7 @@ describe("rule data-flows-in-allowed-regions: replicas (was secret-/dynamodb-rep
         assertViolation(runRule(rule, view(aws.secretsmanager.Secret, { replicas: [{ region: "ap-southeast-1" }] })), /secret replica \(replicas\[0\]\.region\) sends data to ap-southeast-1/);
         assertCompliant(runRule(rule, view(aws.secretsmanager.Secret, { replicas: [{ region: "ap-northeast-3" }] }), [], OSAKA));
         assertCompliant(runRule(rule, view(aws.secretsmanager.Secret, {})));
+        assertViolation(runRule(rule, view(aws.secretsmanager.Secret, { replicas: [{ region: "ap-northeast-3" }] }), [], TOKYO), /ap-northeast-3, outside the allowed regions ap-northeast-1/);
     });
     it("cannot check an unknown or unreadable replica region, and reads a readable secret", () => {
         assertCannotCheck(runRule(rule, view(aws.secretsmanager.Secret, { replicas: [{ region: UNKNOWN }] })));
