@@ -136,7 +136,7 @@ describe("rule elasticache-global-datastore-in-allowed-regions", () => {
     const primary = view(aws.elasticache.ReplicationGroup, { description: "p" }, { name: "primary", outputs: { id: "rg-primary" } });
     const global = view(aws.elasticache.GlobalReplicationGroup, { globalReplicationGroupIdSuffix: "pii", primaryReplicationGroupId: "rg-primary" }, { name: "global", outputs: { id: "gdf-pii" } });
     it("fails when only one region is allowed (a global datastore needs two)", () => {
-        assertViolation(runRule(elasticacheGlobalDatastoreInAllowedRegions, global, [primary]), /only ap-northeast-1 is allowed/);
+        assertViolation(runRule(elasticacheGlobalDatastoreInAllowedRegions, global, [primary], { allowedRegions: ["ap-northeast-1"] }), /only ap-northeast-1 is allowed/);
     });
     it("fails a member abroad even with two allowed regions, passes members in Japan", () => {
         const abroad = view(aws.elasticache.ReplicationGroup, { description: "s", globalReplicationGroupId: "gdf-pii", region: "us-west-2" }, { name: "secondary" });
