@@ -256,4 +256,4 @@ export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
 export const retentionSchedule = migrations.retentionScheduleName;
 export const erasureWorkerFunction = erasure.functionName;
-export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };
+export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };
