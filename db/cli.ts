@@ -119,4 +119,5 @@ if (require.main === module) {
     );
 }
 
-export { run };
+export { resolveTarget, run };
+export type { Target };

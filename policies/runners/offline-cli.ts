@@ -1,4 +1,4 @@
-// `npm run check -- --stack dev|prod [--format text|json|sarif|markdown] [--config FILE] [--exceptions FILE]`
+// `npm run check -- --stack dev|prod [--format text|json|sarif|markdown] [--policy-config FILE] [--exceptions FILE]`
 // Runs the program under mocks for each stack named (both when none is), evaluates
 // the APPI rules and prints the report. Exit 1 on a mandatory violation, 2 on bad input.
 import { parseArgs } from "node:util";
@@ -10,14 +10,14 @@ import { InputError } from "./errors";
 import { checkPlannedStack } from "./offline";
 import { Report } from "../report/model";
 
-const USAGE = "usage: npm run check -- [--stack dev|prod]... [--format text|json|sarif|markdown] [--config FILE] [--exceptions FILE]";
+const USAGE = "usage: npm run check -- [--stack dev|prod]... [--format text|json|sarif|markdown] [--policy-config FILE] [--exceptions FILE]";
 
 export async function main(argv: string[]): Promise<number> {
     let parsed;
     try {
         parsed = parseArgs({
             args: argv,
-            options: { stack: { type: "string", multiple: true }, format: { type: "string" }, config: { type: "string" }, exceptions: { type: "string" } },
+            options: { stack: { type: "string", multiple: true }, format: { type: "string" }, config: { type: "string" }, "policy-config": { type: "string" }, exceptions: { type: "string" } },
         });
     } catch (err) {
         throw new InputError(`${(err as Error).message}; ${USAGE}`);
@@ -29,7 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     if (unknown.length) throw new InputError(`unknown stack ${unknown.join(", ")} (one of ${known.join(", ")}); ${USAGE}`);
     const format = parseFormat(values.format);
     if ((format === "json" || format === "sarif") && stacks.length > 1) throw new InputError(`--format ${format} prints one document: name one --stack`);
-    const config = loadConfigFile(values.config);
+    // --policy-config is the name npm start and CI use; --config stays for existing scripts.
+    if (values.config !== undefined && values["policy-config"] !== undefined) throw new InputError(`--config and --policy-config name the same file: give one; ${USAGE}`);
+    const config = loadConfigFile(values["policy-config"] ?? values.config);
     const exceptions = loadExceptionsFile(values.exceptions, rules.map((r) => r.id));
     const reports: Report[] = [];
     for (const stack of stacks) {
