@@ -1,7 +1,7 @@
 // The terminal report, grouped by resource, written for a compliance reviewer:
 // what failed, which APPI article it serves, and how to fix it.
 import { Finding } from "../core/types";
-import { Report, countsByRule, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, exemptionLabel, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 function indent(text: string, prefix: string): string {
     return text
@@ -38,7 +38,7 @@ export function formatText(report: Report): string {
             lines.push(`  [${label}] ${f.ruleId}: ${rule?.title ?? ""}`);
             if (rule) lines.push(`      APPI ${rule.appi}${rule.securityHub.length ? ` | Security Hub ${rule.securityHub.join(", ")}` : ""} | severity ${rule.severity}`);
             lines.push(indent(findingMessage(f), "      "));
-            if (f.exemption) lines.push(`      Exempted until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`);
+            if (f.exemption) lines.push(`      ${exemptionLabel(f).replace(/^e/, "E")} until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`);
             else if (f.outcome.kind === "non-compliant" && rule) lines.push(indent(`Fix: ${rule.remediation}`, "      "));
         }
     }
@@ -59,6 +59,11 @@ export function formatText(report: Report): string {
         const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
         lines.push("", `Rules checked (${checked.length} of ${report.rules.length}; the others found nothing to check):`);
         for (const row of rows) lines.push(`  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ")}`);
+    }
+
+    if (report.unusedExemptions?.length) {
+        lines.push("", `Exemptions that matched nothing (${report.unusedExemptions.length}):`);
+        for (const u of report.unusedExemptions) lines.push(`  - ${u.message}`);
     }
 
     const unchecked = [...counts.values()].reduce((n, c) => n + c.unchecked, 0);
