@@ -105,4 +105,5 @@ if (require.main === module) {
     );
 }
 
-export { run };
+export { resolveTarget, run };
+export type { Target };

@@ -1,7 +1,7 @@
 // The terminal report, grouped by resource, written for a compliance reviewer:
 // what failed, which APPI article it serves, and how to fix it.
 import { Finding } from "../core/types";
-import { Report, countsByRule, exemptionLabel, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, exemptionLabel, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 function indent(text: string, prefix: string): string {
     return text
@@ -65,6 +65,8 @@ export function formatText(report: Report): string {
         lines.push("", `Exemptions that matched nothing (${report.unusedExemptions.length}):`);
         for (const u of report.unusedExemptions) lines.push(`  - ${u.message}`);
     }
+    const coverage = coverageLines(report);
+    if (coverage.length) lines.push("", ...coverage);
 
     const unchecked = [...counts.values()].reduce((n, c) => n + c.unchecked, 0);
     const mandatory = mandatoryViolations(report);

@@ -6,6 +6,7 @@ import { isAscii } from "node:buffer";
 import * as fs from "node:fs";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import { Report } from "../report/model";
@@ -127,6 +128,7 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
         findings: exempted.findings,
         resources: views.length,
         unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        coverage: coverageOf(options.rules, views, options.config),
     };
 }
 

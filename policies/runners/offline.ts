@@ -2,6 +2,7 @@
 // rules as CrossGuard and the state audit. Props are the program's inputs
 // overlaid on the state the mocks returned.
 import { resolveConfig } from "../core/config";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, ResourceView, Rule } from "../core/types";
@@ -42,5 +43,6 @@ export function checkPlannedStack(planned: PlannedStack, options: CheckOptions):
         findings: exempted.findings,
         resources: views.length,
         unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        coverage: coverageOf(options.rules, views, config),
     };
 }
