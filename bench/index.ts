@@ -6,6 +6,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
     audit: async () => (await import("./audit")).section,
     db: async () => (await import("./db")).section,
     lambdas: async () => (await import("./lambdas")).section,
+    keys: async () => (await import("./keys")).section,
 };
 
 function parseArgs(argv: string[]): { scale: number; only: string[] } {
