@@ -7,7 +7,7 @@
 //        └──────┬───────┘
 //               │ VPC routing
 //        ┌──────▼───────┐
-//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), RDS Proxy; NAT egress
+//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), ComplianceJobs (Lambda), RDS Proxy; NAT egress
 //        └──────┬───────┘
 //               │ 5432 / 6379 from known security groups only
 //        ┌──────▼───────┐
@@ -19,6 +19,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./components/api";
 import { Cache } from "./components/cache";
+import { ComplianceJobs } from "./components/compliance-jobs";
 import { loadConfig } from "./components/config";
 import { Database } from "./components/database";
 import { GithubOidc } from "./components/github-oidc";
@@ -39,7 +40,7 @@ const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider:
 const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
-const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator" };
+const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator", complianceJob: "compliance_job" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -174,6 +175,34 @@ const migrations = new MigrationRunner(
     inJapan,
 );
 
+// APPI compliance watched every day: metrics every 15 minutes, backups hourly, key rotation weekly.
+const complianceJobs = new ComplianceJobs(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        stack: config.stack,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.appSubnetIds,
+        dbProxySecurityGroupId: database.proxySecurityGroupId,
+        dbProxyArn: database.proxyArn,
+        dbProxyEndpoint: database.proxyEndpoint,
+        dbName: database.dbName,
+        dbUser: DB_USERS.complianceJob,
+        database: {
+            kind: database.metricsDimension.name === "DBClusterIdentifier" ? "cluster" : "instance",
+            identifier: database.metricsDimension.value,
+            arn: (database.cluster?.arn ?? database.instance?.arn)!,
+        },
+        keyArns: [keys.dataKeyArn, keys.logsKeyArn, keys.piiKeyArn, keys.piiSecondLayerKeyArn],
+        logsKeyArn: keys.logsKeyArn,
+        lambdaEnvironmentKeyArn: keys.dataKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        code: lambdaCode("compliance-jobs"),
+        tags,
+    },
+    inJapan,
+);
+
 const github = new GithubOidc(
     "appi",
     {
@@ -203,6 +232,7 @@ const monitoring = new Monitoring(
         functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
         apiInstanceId: api.instanceId,
         migrationProjectName: migrations.projectName,
+        compliance: { stack: config.stack },
         tags,
     },
     inJapan,
@@ -225,4 +255,5 @@ export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
 export const retentionSchedule = migrations.retentionScheduleName;
+export const complianceJobsFunction = complianceJobs.functionName;
 export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };
