@@ -122,6 +122,11 @@ export interface RuleMetadata {
     severity: Severity;
     remediation: string;
     defaultEnforcement: EnforcementLevel;
+    /**
+     * Types the rule judges besides those it applies to (resources it reads through
+     * references, e.g. a subnet group's subnets and route tables); counted by the coverage line.
+     */
+    reviews?: readonly string[];
 }
 
 export interface RuleContext {

@@ -1,5 +1,5 @@
 // A pull-request comment: a per-rule table (passed / failed / exempted), then the findings.
-import { Report, countsByRule, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 /** Table cells: no raw pipes or line breaks. */
 function cell(text: string): string {
@@ -23,6 +23,8 @@ export function formatMarkdown(report: Report): string {
             `${s.resources} resources; ${s.passed} checks passed, ${s.failed} failed, ${s.exempted} exempted.`,
     );
     out.push("");
+    const coverage = coverageLines(report, code);
+    if (coverage.length) out.push(coverage.join("  \n"), "");
     // Rules that found nothing to look at go under a fold: the table is what a reviewer reads.
     const active = report.rules.filter((rule) => {
         const c = counts.get(rule.id)!;

@@ -3,7 +3,7 @@
 // and at the file that was checked (code scanning needs a physical one).
 import type * as Sarif from "sarif";
 import { EnforcementLevel, RuleMetadata } from "../core/types";
-import { Report, findingMessage, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
+import { Report, coverageSummary, findingMessage, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -70,10 +70,17 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
             {
                 tool: { driver: { name: "appi-policy-pack", version: options.toolVersion ?? "0.1.0", informationUri: "https://www.ppc.go.jp/en/legal/", rules } },
                 results,
-                ...(report.stack ? { properties: { stack: report.stack } } : {}),
+                ...runProperties(report),
             },
         ],
     };
+}
+
+/** The run's stack and coverage (the unreviewed types are also a result of resource-types-reviewed). */
+function runProperties(report: Report): { properties?: Sarif.PropertyBag } {
+    const coverage = coverageSummary(report);
+    if (!report.stack && !coverage) return {};
+    return { properties: { ...(report.stack ? { stack: report.stack } : {}), ...(coverage ? { coverage } : {}) } };
 }
 
 export function formatSarif(report: Report, options: SarifOptions = {}): string {

@@ -1,7 +1,7 @@
 // The terminal report, grouped by resource, written for a compliance reviewer:
 // what failed, which APPI article it serves, and how to fix it.
 import { Finding } from "../core/types";
-import { Report, countsByRule, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 function indent(text: string, prefix: string): string {
     return text
@@ -60,6 +60,9 @@ export function formatText(report: Report): string {
         lines.push("", `Rules checked (${checked.length} of ${report.rules.length}; the others found nothing to check):`);
         for (const row of rows) lines.push(`  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ")}`);
     }
+
+    const coverage = coverageLines(report);
+    if (coverage.length) lines.push("", ...coverage);
 
     const unchecked = [...counts.values()].reduce((n, c) => n + c.unchecked, 0);
     const mandatory = mandatoryViolations(report);

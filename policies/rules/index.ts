@@ -23,6 +23,7 @@ import { elasticacheSnapshotRetention } from "./elasticache/elasticache-snapshot
 import { elasticacheTransitEncryption } from "./elasticache/elasticache-transit-encryption";
 import { dataFlowsInAllowedRegions } from "./global/data-flows-in-allowed-regions";
 import { regionAllowed } from "./global/region-allowed";
+import { resourceTypesReviewed } from "./global/resource-types-reviewed";
 import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
@@ -51,7 +52,8 @@ import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
 
-export const rules: readonly Rule[] = [
+/** Every rule that reviews resources; `rules` adds the coverage rule over them. */
+const reviewingRules: readonly Rule[] = [
     // Residency and cross-border transfer (Art. 28)
     regionAllowed,
     dataFlowsInAllowedRegions,
@@ -112,3 +114,6 @@ export const rules: readonly Rule[] = [
     s3BucketPublicAccessBlocked,
     secretRotation,
 ];
+
+/** The pack: every reviewing rule, then the advisory coverage rule that names the types none of them reviews. */
+export const rules: readonly Rule[] = [...reviewingRules, resourceTypesReviewed(reviewingRules)];

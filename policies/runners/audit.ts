@@ -6,6 +6,7 @@ import { isAscii } from "node:buffer";
 import * as fs from "node:fs";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { PolicyException, applyExceptions } from "../exceptions";
 import { Report } from "../report/model";
@@ -125,6 +126,7 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
         rules: options.rules,
         findings: applyExceptions(findings, options.exceptions ?? []),
         resources: views.length,
+        coverage: coverageOf(options.rules, views, options.config),
     };
 }
 

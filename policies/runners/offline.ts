@@ -2,6 +2,7 @@
 // rules as CrossGuard and the state audit. Props are the program's inputs
 // overlaid on the state the mocks returned.
 import { resolveConfig } from "../core/config";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, ResourceView, Rule } from "../core/types";
@@ -40,5 +41,6 @@ export function checkPlannedStack(planned: PlannedStack, options: CheckOptions):
         rules: options.rules,
         findings: applyExceptions(findings, options.exceptions ?? []),
         resources: views.length,
+        coverage: coverageOf(options.rules, views, config),
     };
 }

@@ -29,7 +29,9 @@ describe("audit CLI on stack exports", () => {
         assert.equal(r.code, 1);
         assert.equal(r.stderr, "");
         const doc = JSON.parse(r.stdout) as JsonOut;
-        assert.deepEqual(Object.keys(doc).sort(), ["summary", "violations"]);
+        assert.deepEqual(Object.keys(doc).sort(), ["coverage", "summary", "violations"]);
+        const coverage = (doc as unknown as { coverage: { line: string; types: number; reviewed: number } }).coverage;
+        assert.equal(coverage.line, `${coverage.reviewed} of ${coverage.types} resource types reviewed`);
         assert.deepEqual(Object.keys(doc.summary).sort(), ["exempted", "failed", "passed", "resources"]);
         const byRule = new Map(doc.violations.map((v) => [v.policyName, v]));
         for (const rule of ["rds-cluster-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention", "region-allowed"]) {
