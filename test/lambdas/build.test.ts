@@ -29,6 +29,7 @@ describe("lambdas/build (esbuild bundles)", function () {
             [
                 ["pre-signup", path.join("pre-signup", "index.js")],
                 ["post-confirmation", path.join("post-confirmation", "index.js")],
+                ["erasure-worker", path.join("erasure-worker", "index.js")],
                 ["compliance-jobs", path.join("compliance-jobs", "index.js")],
             ],
         );
@@ -38,14 +39,18 @@ describe("lambdas/build (esbuild bundles)", function () {
         // PreSignUp writes nothing: no database driver and no crypto in its bundle.
         assert.equal(/INSERT INTO|pg-pool|@aws-crypto|client-kms/.test(pre), false);
         // The Encryption SDK is bundled; the KMS client comes from the runtime.
-        assert.match(post, /INSERT INTO users/);
+        assert.match(post, /signup_create_user/);
         assert.match(post, /require\("@aws-sdk\/client-kms"\)/);
         assert.doesNotMatch(post, /require\("@aws-crypto\//);
+        // The erasure worker decrypts nothing: no Encryption SDK, no KMS client.
+        const worker = readFileSync(bundles[2].path, "utf8");
+        assert.match(worker, /erasure_claim_steps/);
+        assert.equal(/@aws-crypto|client-kms|decryptData/.test(worker), false);
         // The compliance jobs take every AWS client from the runtime and carry no crypto (they read aggregates only).
-        const jobs = readFileSync(bundles[2].path, "utf8");
+        const jobs = readFileSync(bundles[3].path, "utf8");
         assert.match(jobs, /require\("@aws-sdk\/client-cloudwatch"\)/);
         assert.doesNotMatch(jobs, /@aws-crypto|encryption-sdk/);
-        assert.ok(bundles[2].bytes < 1024 * 1024, `compliance-jobs bundle ${bundles[2].bytes} B < 1 MB`);
+        assert.ok(bundles[3].bytes < 1024 * 1024, `compliance-jobs bundle ${bundles[3].bytes} B < 1 MB`);
     });
 
     it("bundled the same way, lib/db signs RDS IAM auth tokens offline (the AWS connection path)", async () => {
@@ -88,7 +93,7 @@ describe("lambdas/build (esbuild bundles)", function () {
         const t = await lambdaTestDb();
         const bundle = require(bundles[1].path);
         const saved = { DATABASE_URL: process.env.DATABASE_URL, PII_LOCAL_KEY: process.env.PII_LOCAL_KEY };
-        Object.assign(process.env, { DATABASE_URL: t.writerUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
+        Object.assign(process.env, { DATABASE_URL: t.signupUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
         const event = postConfirmationEvent();
         try {
             assert.equal(await bundle.handler(event, { awsRequestId: "req-bundle" }), event);
