@@ -55,6 +55,9 @@ import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretReplicasInAllowedRegions } from "./secretsmanager/secret-replicas-in-allowed-regions";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
+import { storeBackups } from "./stores/store-backups";
+import { storeEncryptedCmk } from "./stores/store-encrypted-cmk";
+import { storePrivate } from "./stores/store-private";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
 
 export const rules: readonly Rule[] = [
@@ -78,6 +81,7 @@ export const rules: readonly Rule[] = [
     dynamodbTableEncryptedCmk,
     snsTopicEncryptedCmk,
     codebuildProjectEncryptedCmk,
+    storeEncryptedCmk,
     // Encryption in transit
     elasticacheTransitEncryption,
     rdsInstancePostgresTls,
@@ -89,11 +93,13 @@ export const rules: readonly Rule[] = [
     cacheSubnetGroupPrivate,
     securityGroupNoPublicDataPort,
     lambdaInPrivateSubnet,
+    storePrivate,
     // Backups
     rdsInstanceBackupRetention,
     rdsClusterBackupRetention,
     elasticacheSnapshotRetention,
     dynamodbPointInTimeRecovery,
+    storeBackups,
     // Keys
     kmsKeyRotation,
     // Keyless CI

@@ -99,8 +99,26 @@ function viewFromResourceArgs(args: ResourceValidationArgs, env: CrossGuardEnvir
     return resourceViewOf({ type: args.type, urn: args.urn, name: args.name, props: args.props, provider: args.provider, parent: args.opts?.parent, protect: args.opts?.protect }, env);
 }
 
+/** The URNs each property was computed from (AnalyzeStack's propertyDependencies): during preview they prove where an unknown key comes from. */
+function dependenciesOf(r: PolicyResource): ResourceView["dependsOn"] {
+    const deps = r.propertyDependencies;
+    if (!deps || typeof deps !== "object") return undefined;
+    const out: { [prop: string]: string[] } = {};
+    let any = false;
+    for (const prop of Object.keys(deps)) {
+        const list = deps[prop];
+        if (!Array.isArray(list) || !list.length) continue;
+        out[prop] = list.map((d) => d?.urn).filter((u): u is string => typeof u === "string");
+        any = true;
+    }
+    return any ? out : undefined;
+}
+
 function viewFromPolicyResource(r: PolicyResource, env: CrossGuardEnvironment): ResourceView {
-    return resourceViewOf({ type: r.type, urn: r.urn, name: r.name, props: r.props, provider: r.provider, parent: r.parent?.urn, protect: r.opts?.protect }, env);
+    const view = resourceViewOf({ type: r.type, urn: r.urn, name: r.name, props: r.props, provider: r.provider, parent: r.parent?.urn, protect: r.opts?.protect }, env);
+    const dependsOn = dependenciesOf(r);
+    if (dependsOn) view.dependsOn = dependsOn;
+    return view;
 }
 
 /** The rule's settings from the policy's config (schema defaults are applied by the engine only, so resolveConfig fills them in too). */

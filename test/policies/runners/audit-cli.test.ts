@@ -19,7 +19,7 @@ describe("audit CLI on stack exports", () => {
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout) as JsonOut;
         assert.equal(doc.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
-        assert.equal(doc.summary.resources, 6);
+        assert.equal(doc.summary.resources, 9);
         assert.equal(doc.summary.failed, 0);
         assert.ok(doc.summary.passed > 0);
     });

@@ -69,6 +69,7 @@ const COMPLIANT_CLUSTER = {
     kmsKeyId: KEY_ARN,
     backupRetentionPeriod: 14,
     dbClusterParameterGroupName: "appi-aurora-pg16-tls13",
+    dbSubnetGroupName: "appi-data-subnets",
     deletionProtection: true,
     iamDatabaseAuthenticationEnabled: true,
     enabledCloudwatchLogsExports: ["postgresql"],

@@ -100,7 +100,7 @@ describe("CrossGuard adapter (called directly)", () => {
             assert.equal(p.remediationSteps, rule.remediation);
             assert.match(p.url!, /^https:\/\//);
             assert.ok(p.description.includes(rule.title));
-            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
+            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "externalKmsKeys", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
             assert.equal(p.framework?.name, "APPI");
             assert.equal(typeof (p as StackValidationPolicy).validateStack, "function");
         }
