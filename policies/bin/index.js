@@ -8684,14 +8684,70 @@ var ec2Imdsv2Required = defineResourceRule({
 
 // rules/_shared/ports.ts
 var import_ipaddr = __toESM(require_ipaddr());
-function isWorldCidr(cidr) {
-  if (!cidr.trim().endsWith("/0")) return false;
-  try {
-    const [, prefix] = import_ipaddr.default.parseCIDR(cidr.trim());
-    return prefix === 0;
-  } catch {
-    return false;
+function toBigInt(bytes) {
+  let n = 0n;
+  for (const b of bytes) n = n << 8n | BigInt(b);
+  return n;
+}
+function rangeOf(cidr) {
+  const [addr, prefix] = import_ipaddr.default.parseCIDR(cidr);
+  const bits = addr.kind() === "ipv6" ? 128 : 32;
+  const size = 1n << BigInt(bits - prefix);
+  const start = toBigInt(addr.toByteArray()) / size * size;
+  return { v6: bits === 128, range: [start, start + size - 1n] };
+}
+function intervals(blocks) {
+  const list2 = blocks.map((b) => rangeOf(b).range).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  const merged = [];
+  for (const [s, e] of list2) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1] + 1n) last[1] = e > last[1] ? e : last[1];
+    else merged.push([s, e]);
   }
+  return merged;
+}
+var NON_PUBLIC_V4 = intervals([
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.0.2.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "198.51.100.0/24",
+  "203.0.113.0/24",
+  "224.0.0.0/4",
+  "240.0.0.0/4"
+]);
+var NON_PUBLIC_V6 = intervals(["::/3", "4000::/2", "8000::/1", "2001:db8::/32"]);
+function escapes(range, excluded) {
+  let next = range[0];
+  for (const [s, e] of excluded) {
+    if (e < next) continue;
+    if (s > next) return true;
+    next = e + 1n;
+    if (next > range[1]) return false;
+  }
+  return next <= range[1];
+}
+var publicCache = /* @__PURE__ */ new Map();
+function isPublicCidr(cidr) {
+  const text = cidr.trim();
+  const cached = publicCache.get(text);
+  if (cached !== void 0) return cached;
+  let parsed;
+  try {
+    parsed = rangeOf(text.includes("/") ? text : `${text}/${text.includes(":") ? 128 : 32}`);
+  } catch {
+    throw new TypeError(`${JSON.stringify(cidr)} is not a CIDR block`);
+  }
+  const answer = escapes(parsed.range, parsed.v6 ? NON_PUBLIC_V6 : NON_PUBLIC_V4);
+  if (publicCache.size > 4096) publicCache.clear();
+  publicCache.set(text, answer);
+  return answer;
 }
 function isAllProtocols(protocol) {
   return protocol === -1 || protocol === "-1" || typeof protocol === "string" && protocol.toLowerCase() === "all";
@@ -8700,56 +8756,127 @@ function isTcp(protocol) {
   return protocol === 6 || protocol === "6" || typeof protocol === "string" && protocol.toLowerCase() === "tcp";
 }
 function openedDataPorts(protocol, fromPort, toPort, dataPorts) {
-  if (isAllProtocols(protocol)) return [...dataPorts];
+  const ports = [...new Set(dataPorts)].sort((a, b) => a - b);
+  if (isAllProtocols(protocol)) return ports;
   if (!isTcp(protocol)) return [];
   const from = fromPort ?? 0;
   const to = toPort ?? from;
-  return dataPorts.filter((port) => port >= from && port <= to);
+  return ports.filter((port) => port >= from && port <= to);
 }
-
-// rules/ec2/security-group-no-public-data-port.ts
-function problem(where, protocol, from, to, cidrs, dataPorts) {
-  const world = cidrs.filter(isWorldCidr);
-  if (!world.length) return void 0;
-  const ports = openedDataPorts(protocol, from, to, dataPorts);
-  return ports.length ? `${where} opens data port(s) ${ports.join(", ")} to ${world.join(" and ")}` : void 0;
+var RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [5e4] };
+var CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
+var STORE_ENDPOINTS = [
+  { type: "aws:rds/instance:Instance", what: "RDS instance", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES } },
+  { type: "aws:rds/cluster:Cluster", what: "RDS cluster", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES, fallback: [3306] } },
+  { type: "aws:rds/proxy:Proxy", what: "RDS proxy", securityGroups: "vpcSecurityGroupIds", engine: { path: "engineFamily", defaults: { POSTGRESQL: [5432], MYSQL: [3306], SQLSERVER: [1433] } } },
+  { type: "aws:docdb/cluster:Cluster", what: "DocumentDB cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
+  { type: "aws:docdb/elasticCluster:ElasticCluster", what: "DocumentDB elastic cluster", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
+  { type: "aws:neptune/cluster:Cluster", what: "Neptune cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [8182] },
+  { type: "aws:redshift/cluster:Cluster", what: "Redshift cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [5439] },
+  { type: "aws:redshiftserverless/workgroup:Workgroup", what: "Redshift Serverless workgroup", port: "port", securityGroups: "securityGroupIds", defaults: [5439] },
+  { type: "aws:elasticache/replicationGroup:ReplicationGroup", what: "ElastiCache replication group", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES, fallback: [6379] } },
+  { type: "aws:elasticache/cluster:Cluster", what: "ElastiCache cluster", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES } },
+  { type: "aws:elasticache/serverlessCache:ServerlessCache", what: "ElastiCache serverless cache", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: { redis: [6379, 6380], valkey: [6379, 6380], memcached: [11211, 11212] } } },
+  { type: "aws:memorydb/cluster:Cluster", what: "MemoryDB cluster", port: "port", securityGroups: "securityGroupIds", defaults: [6379] },
+  { type: "aws:opensearch/domain:Domain", what: "OpenSearch domain", securityGroups: "vpcOptions.securityGroupIds", defaults: [443, 9200] },
+  { type: "aws:efs/mountTarget:MountTarget", what: "EFS mount target", securityGroups: "securityGroups", defaults: [2049] },
+  { type: "aws:fsx/lustreFileSystem:LustreFileSystem", what: "FSx for Lustre", securityGroups: "securityGroupIds", defaults: [988, 1018, 1019, 1020, 1021, 1022, 1023] },
+  { type: "aws:fsx/windowsFileSystem:WindowsFileSystem", what: "FSx for Windows", securityGroups: "securityGroupIds", defaults: [445, 5985] },
+  { type: "aws:fsx/ontapFileSystem:OntapFileSystem", what: "FSx for ONTAP", securityGroups: "securityGroupIds", defaults: [111, 135, 139, 445, 635, 2049, 3260, 4045, 4046] },
+  { type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem", what: "FSx for OpenZFS", securityGroups: "securityGroupIds", defaults: [111, 2049, 20001, 20002, 20003] },
+  { type: "aws:msk/cluster:Cluster", what: "MSK cluster", securityGroups: "brokerNodeGroupInfo.securityGroups", defaults: [9092, 9094, 9096, 9098, 2181, 2182] }
+];
+var SECURITY_GROUP_TYPES = ["aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"];
+function plain(value) {
+  if (value instanceof SecretValue) return value.readable ? plain(value.plaintext) : UNKNOWN;
+  return value;
 }
-function ec2Form(block, where, dataPorts) {
-  return problem(where, readString(block, "protocol"), readNumber(block, "fromPort"), readNumber(block, "toPort"), [...readStrings(block, "cidrBlocks"), ...readStrings(block, "ipv6CidrBlocks")], dataPorts);
+function at(props, path) {
+  let current = props;
+  for (const part of path.split(".")) {
+    current = plain(current);
+    if (Array.isArray(current)) current = current[0];
+    if (current === UNKNOWN) return UNKNOWN;
+    if (current === null || current === void 0 || typeof current !== "object") return void 0;
+    current = current[part];
+  }
+  return plain(current);
 }
-var securityGroupNoPublicDataPort = defineResourceRule({
-  id: "security-group-no-public-data-port",
-  title: "No security group opens a data port to the internet",
-  description: "No ingress rule opens a configured data port (5432, 6379, ...) to 0.0.0.0/0 or ::/0, whichever way it is written: inline ingress on aws:ec2/securityGroup, aws:ec2/securityGroupRule (type ingress) or aws:vpc/securityGroupIngressRule (cidrIpv4/cidrIpv6; ipProtocol -1 opens every port).",
-  appi: APPI.accessControl,
-  securityHub: ["EC2.19", "EC2.18"],
-  severity: "critical",
-  remediation: "Allow data ports only from the application tier's security group (referencedSecurityGroupId / sourceSecurityGroupId), never from a CIDR covering the internet.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: [
-    "aws:ec2/securityGroup:SecurityGroup",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-    "aws:ec2/securityGroupRule:SecurityGroupRule",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-  ],
-  check(resource, { config }) {
-    const ports = config.dataPorts;
-    switch (resource.type) {
-      case "aws:ec2/securityGroupRule:SecurityGroupRule":
-        if (readString(resource.props, "type") !== "ingress") return notApplicable();
-        return failIf([ec2Form(resource.props, "the rule", ports)]);
-      case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
-        const cidrs = [readString(resource.props, "cidrIpv4"), readString(resource.props, "cidrIpv6")].filter((c) => !!c);
-        return failIf([problem("the rule", readString(resource.props, "ipProtocol"), readNumber(resource.props, "fromPort"), readNumber(resource.props, "toPort"), cidrs, ports)]);
+function storePorts(store, endpoint) {
+  const ports = /* @__PURE__ */ new Set();
+  if (endpoint.port) {
+    const port = at(store.props, endpoint.port);
+    const n = typeof port === "number" ? port : typeof port === "string" && /^\d+$/.test(port) ? Number(port) : void 0;
+    if (n !== void 0) ports.add(n);
+  }
+  let defaults = endpoint.defaults;
+  if (endpoint.engine) {
+    const engine = at(store.props, endpoint.engine.path);
+    if (typeof engine === "string") {
+      const match = Object.keys(endpoint.engine.defaults).filter((k) => engine === k || engine.startsWith(`${k}-`)).sort((a, b) => b.length - a.length)[0];
+      defaults = match ? endpoint.engine.defaults[match] : endpoint.engine.fallback;
+    } else defaults = endpoint.engine.fallback;
+  }
+  for (const p of defaults ?? []) ports.add(p);
+  return [...ports];
+}
+var indexes = /* @__PURE__ */ new WeakMap();
+function buildIndex(stack) {
+  const byGroup = /* @__PURE__ */ new Map();
+  const unplaced = { ports: /* @__PURE__ */ new Set(), names: [] };
+  const add = (into, ports, name) => {
+    ports.forEach((p) => into.ports.add(p));
+    into.names.push(name);
+  };
+  for (const endpoint of STORE_ENDPOINTS) {
+    for (const store of stack.ofType(endpoint.type)) {
+      const ports = storePorts(store, endpoint);
+      if (!ports.length) continue;
+      const label = `${endpoint.what} ${store.name} (${ports.join(", ")})`;
+      const groups = at(store.props, endpoint.securityGroups);
+      const list2 = Array.isArray(groups) ? groups.map(plain) : groups === void 0 || groups === null ? [] : [groups];
+      for (const ref of list2) {
+        if (ref === UNKNOWN) {
+          add(unplaced, ports, label);
+          continue;
+        }
+        const group = resolveOfType(stack, ref, SECURITY_GROUP_TYPES);
+        if (!group) continue;
+        let entry = byGroup.get(group);
+        if (!entry) byGroup.set(group, entry = { ports: /* @__PURE__ */ new Set(), names: [] });
+        add(entry, ports, label);
       }
-      default:
-        return combine([() => compliant(), ...readObjects(resource.props, "ingress").map((block, i) => () => failIf([ec2Form(block, `ingress[${i}]`, ports)]))]);
     }
   }
-});
+  return { byGroup, unplaced };
+}
+function storesBehind(stack, group) {
+  let index = indexes.get(stack);
+  if (!index) indexes.set(stack, index = buildIndex(stack));
+  const own = group ? index.byGroup.get(group) : void 0;
+  if (!own) return index.unplaced;
+  if (!index.unplaced.names.length) return own;
+  return { ports: /* @__PURE__ */ new Set([...own.ports, ...index.unplaced.ports]), names: [...own.names, ...index.unplaced.names] };
+}
+function allStorePorts(stack) {
+  let index = indexes.get(stack);
+  if (!index) indexes.set(stack, index = buildIndex(stack));
+  const all = { ports: new Set(index.unplaced.ports), names: [...index.unplaced.names] };
+  for (const entry of index.byGroup.values()) {
+    entry.ports.forEach((p) => all.ports.add(p));
+    all.names.push(...entry.names);
+  }
+  return all;
+}
+function groupOf(stack, ref) {
+  const value = plain(ref);
+  if (value === UNKNOWN) return "unknown";
+  if (typeof value !== "string" || value === "") return void 0;
+  return resolveOfType(stack, value, SECURITY_GROUP_TYPES);
+}
 
 // rules/_shared/references.ts
-var indexes = /* @__PURE__ */ new WeakMap();
+var indexes2 = /* @__PURE__ */ new WeakMap();
 function resolveAll(stack, ref) {
   const indexed = stack;
   if (typeof indexed.resolveAll === "function") return indexed.resolveAll(ref);
@@ -8763,7 +8890,7 @@ function refsIn(value) {
   if (Array.isArray(value)) return value.flatMap(refsIn);
   return [];
 }
-function buildIndex(stack, referrerType, prop) {
+function buildIndex2(stack, referrerType, prop) {
   const byTarget = /* @__PURE__ */ new Map();
   const unresolved = [];
   for (const referrer of stack.ofType(referrerType)) {
@@ -8782,11 +8909,11 @@ function buildIndex(stack, referrerType, prop) {
   return { byTarget, unresolved };
 }
 function referrersOf(stack, referrerType, prop, target2) {
-  let perStack = indexes.get(stack);
-  if (!perStack) indexes.set(stack, perStack = /* @__PURE__ */ new Map());
+  let perStack = indexes2.get(stack);
+  if (!perStack) indexes2.set(stack, perStack = /* @__PURE__ */ new Map());
   const key = `${referrerType}\0${prop}`;
   let index = perStack.get(key);
-  if (!index) perStack.set(key, index = buildIndex(stack, referrerType, prop));
+  if (!index) perStack.set(key, index = buildIndex2(stack, referrerType, prop));
   const found = index.byTarget.get(target2);
   if (found?.length) return found;
   if (index.unresolved.length) {
@@ -8795,6 +8922,86 @@ function referrersOf(stack, referrerType, prop, target2) {
   }
   return [];
 }
+
+// rules/ec2/security-group-no-public-data-port.ts
+var PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList";
+var PREFIX_LIST_ENTRY = "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry";
+function prefixListCidrs(stack, ref) {
+  const list2 = resolveOfType(stack, ref, [PREFIX_LIST]);
+  if (!list2) throw new CannotCheckError(ref, `prefix list ${ref} is not in this stack, so whether it holds public addresses could not be checked`);
+  const inline = readObjects(list2.props, "entries").map((e) => readString(e, "cidr") ?? "");
+  const separate = referrersOf(stack, PREFIX_LIST_ENTRY, "prefixListId", list2).map((e) => readString(e.props, "cidr") ?? "");
+  return [...inline, ...separate].filter((c) => c !== "");
+}
+function problem(ingress, group, stack, configured) {
+  const behind = storesBehind(stack, group === "unknown" ? void 0 : group);
+  const ports = openedDataPorts(ingress.protocol, ingress.from, ingress.to, [...configured, ...behind.ports]);
+  const possible = group === "unknown" ? allStorePorts(stack) : void 0;
+  const maybe = possible ? openedDataPorts(ingress.protocol, ingress.from, ingress.to, possible.ports).filter((p) => !ports.includes(p)) : [];
+  if (!ports.length && !maybe.length) return compliant();
+  const publicCidrs = ingress.cidrs.filter(isPublicCidr);
+  for (const ref of ingress.prefixLists) {
+    if (prefixListCidrs(stack, ref).some(isPublicCidr)) publicCidrs.push(`prefix list ${ref}`);
+  }
+  if (!publicCidrs.length) return compliant();
+  if (!ports.length) {
+    return cannotCheck(`${ingress.where} opens port(s) ${maybe.join(", ")} to ${publicCidrs.join(", ")}; its security group is not known yet (computed during preview), so whether a store listens behind it could not be checked yet`);
+  }
+  const stores = behind.names.length ? ` (listening behind it: ${behind.names.join("; ")})` : "";
+  return failIf([`${ingress.where} opens data port(s) ${ports.join(", ")} to ${publicCidrs.join(", ")}, which hold(s) public internet addresses${stores}`]);
+}
+function ec2Form(block, where) {
+  return {
+    where,
+    protocol: readString(block, "protocol"),
+    from: readNumber(block, "fromPort"),
+    to: readNumber(block, "toPort"),
+    cidrs: [...readStrings(block, "cidrBlocks"), ...readStrings(block, "ipv6CidrBlocks")],
+    prefixLists: readStrings(block, "prefixListIds")
+  };
+}
+var securityGroupNoPublicDataPort = defineResourceRule({
+  id: "security-group-no-public-data-port",
+  title: "No security group opens a data port to the internet",
+  description: "No ingress rule opens a data port to a CIDR that holds any public address (IPv4 or IPv6, any prefix length, split ranges such as 0.0.0.0/1 + 128.0.0.0/1, prefix lists of this stack), whichever way it is written: inline ingress on aws:ec2/securityGroup, aws:ec2/securityGroupRule (type ingress) or aws:vpc/securityGroupIngressRule. Data ports are the configured dataPorts plus, for a group in front of a store, the store's own port and its engine's default; a port range covering one, or protocol -1, opens it.",
+  appi: APPI.accessControl,
+  securityHub: ["EC2.19", "EC2.18"],
+  severity: "critical",
+  remediation: "Allow data ports only from the application tier's security group (referencedSecurityGroupId / sourceSecurityGroupId), never from a CIDR holding internet addresses.",
+  defaultEnforcement: "mandatory",
+  resourceTypes: [
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+  ],
+  check(resource, { config, stack }) {
+    const ports = config.dataPorts;
+    switch (resource.type) {
+      case "aws:ec2/securityGroupRule:SecurityGroupRule": {
+        if (readString(resource.props, "type") !== "ingress") return notApplicable();
+        const group = groupOf(stack, resource.props.securityGroupId);
+        return problem(ec2Form(resource.props, "the rule"), group, stack, ports);
+      }
+      case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+        const group = groupOf(stack, resource.props.securityGroupId);
+        const cidrs = [readString(resource.props, "cidrIpv4"), readString(resource.props, "cidrIpv6")].filter((c) => !!c);
+        const prefixList = readString(resource.props, "prefixListId");
+        const ingress = {
+          where: "the rule",
+          protocol: readString(resource.props, "ipProtocol"),
+          from: readNumber(resource.props, "fromPort"),
+          to: readNumber(resource.props, "toPort"),
+          cidrs,
+          prefixLists: prefixList ? [prefixList] : []
+        };
+        return problem(ingress, group, stack, ports);
+      }
+      default:
+        return combine([() => compliant(), ...readObjects(resource.props, "ingress").map((block, i) => () => problem(ec2Form(block, `ingress[${i}]`), resource, stack, ports))]);
+    }
+  }
+});
 
 // rules/ec2/vpc-flow-logs-enabled.ts
 var vpcFlowLogsEnabled = defineResourceRule({
@@ -9230,16 +9437,16 @@ function flowEnds(resource, spec, stack) {
     walk(resource.props, segmentsOf(flow.path), 0, "", found, void 0, flow);
     for (const { path, value } of found) {
       const what = `${flow.what} (${path})`;
-      let plain;
+      let plain2;
       try {
-        plain = known(value, path);
+        plain2 = known(value, path);
       } catch (err) {
         if (!(err instanceof CannotCheckError)) throw err;
         ends.push({ what, place: { kind: "unknown", message: err.message } });
         continue;
       }
-      if (typeof plain !== "string" || plain.trim() === "") continue;
-      const text = plain.trim();
+      if (typeof plain2 !== "string" || plain2.trim() === "") continue;
+      const text = plain2.trim();
       ends.push({ what, place: flow.kind === "region" ? { kind: "region", region: text, how: "" } : placeTarget(text, flow.bare ?? "local", stack) });
     }
   }
