@@ -18,6 +18,8 @@ export interface PlannedResource {
     provider?: string;
     /** Parent URN, derived from the URN's type chain when the engine does not send it. */
     parent?: string;
+    /** URNs the resource depends on (its inputs' resources and dependsOn), as the engine records them. */
+    dependencies?: string[];
 }
 
 export interface PlannedStack {
