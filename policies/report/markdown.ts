@@ -1,5 +1,5 @@
 // A pull-request comment: a per-rule table (passed / failed / exempted), then the findings.
-import { Report, countsByRule, coverageLines, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, exemptionLabel, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 /** Table cells: no raw pipes or line breaks. */
 function cell(text: string): string {
@@ -49,11 +49,15 @@ export function formatMarkdown(report: Report): string {
         out.push("| --- | --- | --- | --- | --- |");
         for (const f of shown) {
             const rule = rules.get(f.ruleId);
-            const level = f.exemption ? "exempted" : f.outcome.kind === "cannot-check" ? "not checked" : violationLevel(f);
+            const level = f.exemption ? exemptionLabel(f) : f.outcome.kind === "cannot-check" ? "not checked" : violationLevel(f);
             const { type, name } = urnParts(f.urn);
-            const note = f.exemption ? `Exempted until ${f.exemption.expires} by ${f.exemption.approver}: ${f.exemption.reason}` : f.outcome.kind === "non-compliant" ? (rule?.remediation ?? "") : "";
+            const note = f.exemption ? `${exemptionLabel(f).replace(/^e/, "E")} until ${f.exemption.expires} by ${f.exemption.approver}: ${f.exemption.reason}` : f.outcome.kind === "non-compliant" ? (rule?.remediation ?? "") : "";
             out.push(`| ${level === "mandatory" ? "**mandatory**" : level} | ${code(f.ruleId)} | ${code(name)} (${cell(type)}) | ${cell(findingMessage(f) || "non-compliant")} | ${cell(note)} |`);
         }
+    }
+    if (report.unusedExemptions?.length) {
+        out.push("", `### Exemptions that matched nothing (${report.unusedExemptions.length})`, "");
+        for (const u of report.unusedExemptions) out.push(`- ${cell(u.message)}`);
     }
     return out.join("\n");
 }

@@ -15,6 +15,22 @@ export interface Report {
     resources: number;
     /** The stack's AWS resource types and the ones no rule reviews (set by the runners that see the whole stack). */
     coverage?: Coverage;
+    /** Exceptions and acknowledgements that exempted nothing: every format shows them, none drops them. */
+    unusedExemptions?: readonly UnusedExemption[];
+}
+
+/** An exception (file or policy config) or an acknowledgement on a resource that covered no violation. */
+export interface UnusedExemption {
+    rule: string;
+    /** The exception's URN pattern, or the acknowledged resource's URN. */
+    urn: string;
+    source: "exception" | "acknowledgement";
+    message: string;
+}
+
+/** How a report labels an exempted finding: where the exemption was recorded. */
+export function exemptionLabel(f: Finding): string {
+    return f.exemption?.source === "resource" ? "exempted (acknowledged on the resource)" : "exempted";
 }
 
 /** Coverage as the JSON and SARIF reports carry it. */

@@ -3,7 +3,7 @@
 // and at the file that was checked (code scanning needs a physical one).
 import type * as Sarif from "sarif";
 import { EnforcementLevel, RuleMetadata } from "../core/types";
-import { Report, coverageSummary, findingMessage, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
+import { Report, coverageSummary, exemptionLabel, findingMessage, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -60,7 +60,8 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
             };
             const i = indexOf.get(f.ruleId);
             if (i !== undefined) result.ruleIndex = i;
-            if (f.exemption) result.suppressions = [{ kind: "external", status: "accepted", justification: `${f.exemption.reason} (approved by ${f.exemption.approver}, expires ${f.exemption.expires})` }];
+            // An acknowledgement lives beside the resource in code ("inSource"); an exception in a separate file ("external").
+            if (f.exemption) result.suppressions = [{ kind: f.exemption.source === "resource" ? "inSource" : "external", status: "accepted", justification: `${exemptionLabel(f)}: ${f.exemption.reason} (approved by ${f.exemption.approver}, expires ${f.exemption.expires})` }];
             return result;
         });
     return {
@@ -70,6 +71,10 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
             {
                 tool: { driver: { name: "appi-policy-pack", version: options.toolVersion ?? "0.1.0", informationUri: "https://www.ppc.go.jp/en/legal/", rules } },
                 results,
+                // Stale exceptions and acknowledgements are configuration problems, not findings on a resource.
+                ...(report.unusedExemptions?.length
+                    ? { invocations: [{ executionSuccessful: true, toolConfigurationNotifications: report.unusedExemptions.map((u) => ({ level: "warning" as const, message: { text: u.message }, descriptor: { id: u.rule }, locations: [{ logicalLocations: [{ fullyQualifiedName: u.urn, kind: "resource" }] }] })) }] }
+                    : {}),
                 ...runProperties(report),
             },
         ],

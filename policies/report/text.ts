@@ -1,7 +1,7 @@
 // The terminal report, grouped by resource, written for a compliance reviewer:
 // what failed, which APPI article it serves, and how to fix it.
 import { Finding } from "../core/types";
-import { Report, countsByRule, coverageLines, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, exemptionLabel, findingMessage, isViolation, mandatoryViolations, ruleIndex, summary, urnParts, violationLevel } from "./model";
 
 function indent(text: string, prefix: string): string {
     return text
@@ -38,7 +38,7 @@ export function formatText(report: Report): string {
             lines.push(`  [${label}] ${f.ruleId}: ${rule?.title ?? ""}`);
             if (rule) lines.push(`      APPI ${rule.appi}${rule.securityHub.length ? ` | Security Hub ${rule.securityHub.join(", ")}` : ""} | severity ${rule.severity}`);
             lines.push(indent(findingMessage(f), "      "));
-            if (f.exemption) lines.push(`      Exempted until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`);
+            if (f.exemption) lines.push(`      ${exemptionLabel(f).replace(/^e/, "E")} until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`);
             else if (f.outcome.kind === "non-compliant" && rule) lines.push(indent(`Fix: ${rule.remediation}`, "      "));
         }
     }
@@ -61,6 +61,10 @@ export function formatText(report: Report): string {
         for (const row of rows) lines.push(`  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  ")}`);
     }
 
+    if (report.unusedExemptions?.length) {
+        lines.push("", `Exemptions that matched nothing (${report.unusedExemptions.length}):`);
+        for (const u of report.unusedExemptions) lines.push(`  - ${u.message}`);
+    }
     const coverage = coverageLines(report);
     if (coverage.length) lines.push("", ...coverage);
 

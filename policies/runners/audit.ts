@@ -8,7 +8,7 @@ import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
 import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
-import { PolicyException, applyExceptions } from "../exceptions";
+import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import { Report } from "../report/model";
 import { InputError } from "./errors";
 import { RawResource, buildResourceViews, defaultProviderRegion, stackFromUrn } from "./views";
@@ -120,12 +120,14 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
     // The stack's region is the default provider's: that is where `aws:region` lands in state.
     const views = buildResourceViews(parsed.resources, defaultProviderRegion(parsed.resources), { owned: parsed.owned });
     const findings = evaluate(options.rules, buildStackView(views, parsed.stack), options.config);
+    const exempted = applyExceptionsReportingUnused(findings, options.exceptions ?? []);
     return {
         stack: parsed.stack,
         source,
         rules: options.rules,
-        findings: applyExceptions(findings, options.exceptions ?? []),
+        findings: exempted.findings,
         resources: views.length,
+        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
         coverage: coverageOf(options.rules, views, options.config),
     };
 }
