@@ -225,4 +225,4 @@ export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
 export const retentionSchedule = migrations.retentionScheduleName;
-export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };
+export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };

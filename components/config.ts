@@ -2,11 +2,12 @@
 // message naming the key and the command that fixes it, before any resource is declared.
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
+import { ACCEPTED_TLS_VERSIONS, JAPAN_REGIONS, MAX_BACKUP_RETENTION_DAYS, MAX_LOG_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, MIN_LOG_RETENTION_DAYS, MIN_TLS_VERSION, TlsVersion } from "../policies/core/limits";
 
 export const PROJECT = "appi-infra";
 
-/** APPI residency: the program only deploys to AWS regions in Japan. */
-export const JAPAN_REGIONS = ["ap-northeast-1", "ap-northeast-3"] as const;
+/** APPI residency: the program only deploys to AWS regions in Japan (the pack's default allowedRegions, from one list). */
+export { JAPAN_REGIONS };
 
 /** PostgreSQL 16 minor versions, which RDS and Aurora both offer (the spec pins 16; 16.6 is the seed's Aurora version). */
 export const SUPPORTED_ENGINE_VERSION = /^16\.([1-9]|1[0-9])$/;
@@ -34,7 +35,7 @@ export interface DatabaseConfig {
     dbName: string;
     masterUsername: string;
     auroraInstanceCount: number;
-    minTlsVersion: "TLSv1.2" | "TLSv1.3";
+    minTlsVersion: TlsVersion;
 }
 
 export interface CacheConfig {
@@ -211,11 +212,12 @@ function validateDatabase(read: Reader): DatabaseConfig {
         allocatedStorageGb,
         maxAllocatedStorageGb: read.integer("dbMaxAllocatedStorageGb", Math.max(100, allocatedStorageGb), allocatedStorageGb, 65536),
         // APPI Art. 23 + the spec: at least 14 days; 35 is RDS's maximum.
-        backupRetentionDays: read.integer("backupRetentionDays", 14, 14, 35),
+        backupRetentionDays: read.integer("backupRetentionDays", MIN_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS),
         dbName,
         masterUsername,
         auroraInstanceCount: read.integer("auroraInstanceCount", 2, 1, 15),
-        minTlsVersion: read.oneOf("dbMinTlsVersion", "TLSv1.3", ["TLSv1.2", "TLSv1.3"]),
+        // Only versions the pack accepts by default: a weaker one would pass here and fail the gate.
+        minTlsVersion: read.oneOf<TlsVersion>("dbMinTlsVersion", MIN_TLS_VERSION, ACCEPTED_TLS_VERSIONS),
     };
 }
 
@@ -246,7 +248,7 @@ export function parseConfig(source: ConfigSource, stack: string): AppConfig {
         cache: {
             nodeType: read.string("redisNodeType", "cache.r7g.large", "cache.t4g.small"),
             replicaCount,
-            snapshotRetentionDays: read.integer("redisSnapshotRetentionDays", 14, 14, 35),
+            snapshotRetentionDays: read.integer("redisSnapshotRetentionDays", MIN_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS),
         },
         api: { instanceType: read.string("apiInstanceType", "t3.small", "t3.small"), ingressCidrs: apiIngressCidrs },
         github: {
@@ -260,8 +262,8 @@ export function parseConfig(source: ConfigSource, stack: string): AppConfig {
             secretsKeyArn: read.optionalMatching("pulumiSecretsKeyArn", /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, "arn:aws:kms:ap-northeast-1:123456789012:key/..."),
         },
         alarmEmail,
-        // The policy pack's audit-trail minimum is 365 days; 3653 (10 years) is CloudWatch's largest finite value.
-        logRetentionDays: read.integer("logRetentionDays", 365, 365, 3653),
+        // The policy pack's audit-trail minimum; 3653 (10 years) is CloudWatch's largest finite value.
+        logRetentionDays: read.integer("logRetentionDays", MIN_LOG_RETENTION_DAYS, MIN_LOG_RETENTION_DAYS, MAX_LOG_RETENTION_DAYS),
         deletionProtection: read.boolean("deletionProtection", true),
         tags: {
             Project: PROJECT,

@@ -3,6 +3,7 @@
 // embedded PostgreSQL 16 under .data/pg16, so a newcomer needs nothing installed.
 import path from "node:path";
 import pg from "pg";
+import { identitySecretFromEnv } from "../lib/crypto";
 import { connectionConfigFromEnv } from "../lib/db";
 import { CommandSpec, parseCommandLine } from "../policies/runners/cli-support";
 import { InputError } from "../policies/runners/errors";
@@ -55,6 +56,19 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
             case "migrate": {
                 const applied = await migrate(target.config);
                 console.log(`${applied.length} migration(s) applied`);
+                // The identity-token secret the API and Lambdas share with the database (migrations/0005).
+                if (env.APP_IDENTITY_SECRET) {
+                    const client = new pg.Client(target.config);
+                    await client.connect();
+                    try {
+                        await client.query("SELECT app_set_identity_secret($1)", [identitySecretFromEnv(env)]);
+                    } finally {
+                        await client.end();
+                    }
+                    console.log("identity secret installed from APP_IDENTITY_SECRET");
+                } else {
+                    console.log("APP_IDENTITY_SECRET not set: identity tokens verify only once it is installed (db/README.md)");
+                }
                 return 0;
             }
             case "status": {
@@ -132,4 +146,5 @@ if (require.main === module) {
     );
 }
 
-export { run };
+export { resolveTarget, run };
+export type { Target };

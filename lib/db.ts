@@ -136,26 +136,36 @@ function isPool(db: pg.Pool | pg.PoolClient): db is pg.Pool {
     return db instanceof pg.Pool || typeof (db as pg.PoolClient).release !== "function";
 }
 
+/** The user id a well-formed identity token names (not verified: the database verifies it). */
+export function identityTokenUserId(token: unknown): string {
+    const parts = typeof token === "string" ? token.split(".") : [];
+    if (parts.length !== 4 || parts[0] !== "v1" || !isUuid(parts[1]) || !/^\d{1,12}$/.test(parts[2]) || !/^[0-9a-f]{64}$/.test(parts[3])) {
+        // Never echo the token: it is a credential.
+        throw new Error("withUserTransaction: the identity token is malformed (expected v1.<user id>.<expiry>.<signature> from signIdentityToken)");
+    }
+    return parts[1].toLowerCase();
+}
+
 /**
- * Runs fn in a transaction acting for one user: row-level security lets the session see and change that
- * user's rows only (app.user_id is transaction-local, so a pooled connection forgets it at COMMIT).
+ * Runs fn in a transaction acting for the user of a signed identity token (lib/crypto.ts signIdentityToken):
+ * app_begin_identity() verifies it inside the database, and row-level security then lets the session see
+ * and change that user's rows only. The identity is transaction-local; on release the connection's
+ * session state (role, settings) is reset too, so a pooled connection never carries it into the next request.
  */
 export async function withUserTransaction<T>(
     db: pg.Pool | pg.PoolClient,
-    userId: string,
-    fn: (client: pg.PoolClient) => Promise<T>,
+    token: string,
+    fn: (client: pg.PoolClient, userId: string) => Promise<T>,
 ): Promise<T> {
-    if (!isUuid(userId)) {
-        throw new Error(`withUserTransaction: userId must be a UUID (the Cognito sub), got ${JSON.stringify(userId)}`);
-    }
+    identityTokenUserId(token);
     const client = isPool(db) ? await db.connect() : db;
-    // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+    // A connection whose ROLLBACK or reset failed is in an unknown state: destroy it rather than pool it.
     let broken: Error | undefined;
     try {
         await client.query("BEGIN");
         try {
-            await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
-            const result = await fn(client);
+            const { rows } = await client.query("SELECT app_begin_identity($1) AS user_id", [token]);
+            const result = await fn(client, rows[0].user_id);
             await client.query("COMMIT");
             return result;
         } catch (err) {
@@ -163,6 +173,9 @@ export async function withUserTransaction<T>(
             throw err;
         }
     } finally {
-        if (isPool(db)) client.release(broken);
+        if (isPool(db)) {
+            if (!broken) await client.query("RESET ROLE; RESET ALL").catch((resetError: Error) => (broken = resetError));
+            client.release(broken);
+        }
     }
 }

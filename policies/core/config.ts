@@ -2,6 +2,7 @@
 // only inside the engine) and one JSON schema reused as CrossGuard's
 // configSchema and for the config file of the other runners.
 import Ajv, { ErrorObject } from "ajv";
+import { JAPAN_REGIONS, MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, MIN_LOG_RETENTION_DAYS, MIN_TLS_VERSION, TLS_VERSIONS } from "./limits";
 import { EnforcementLevel, PackConfig } from "./types";
 
 export class ConfigError extends Error {
@@ -14,11 +15,12 @@ export class ConfigError extends Error {
 export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["mandatory", "advisory", "disabled"];
 
 export const DEFAULT_CONFIG: PackConfig = Object.freeze({
-    // APPI Art. 28: personal data stays in Japan (Tokyo) unless a reviewer widens the list.
-    allowedRegions: ["ap-northeast-1"],
-    minBackupRetentionDays: 14,
-    minLogRetentionDays: 365,
-    minTlsVersion: "TLSv1.3",
+    // The limits the program validates its config against (core/limits.ts): one truth.
+    // APPI Art. 28: personal data stays in Japan unless a reviewer widens the list.
+    allowedRegions: [...JAPAN_REGIONS],
+    minBackupRetentionDays: MIN_BACKUP_RETENTION_DAYS,
+    minLogRetentionDays: MIN_LOG_RETENTION_DAYS,
+    minTlsVersion: MIN_TLS_VERSION,
     // PostgreSQL, Redis, then MySQL, SQL Server, Oracle, MongoDB/DocumentDB, OpenSearch, Memcached.
     dataPorts: [5432, 6379, 3306, 1433, 1521, 27017, 9200, 11211],
     enforcement: {},
@@ -39,7 +41,7 @@ export const CONFIG_JSON_SCHEMA = {
         minBackupRetentionDays: {
             type: "integer",
             minimum: 1,
-            maximum: 35,
+            maximum: MAX_BACKUP_RETENTION_DAYS,
             default: DEFAULT_CONFIG.minBackupRetentionDays,
             description: "Minimum days of automated backups / snapshots / point-in-time recovery.",
         },
@@ -51,7 +53,7 @@ export const CONFIG_JSON_SCHEMA = {
         },
         minTlsVersion: {
             type: "string",
-            enum: ["TLSv1.2", "TLSv1.3"],
+            enum: TLS_VERSIONS,
             default: DEFAULT_CONFIG.minTlsVersion,
             description: "Lowest TLS version a database may accept.",
         },

@@ -1,9 +1,9 @@
 // The machine-readable report: who/what/when (stack, pack version, commit, time, the
 // thresholds in force), the verdict, then every finding in its own list with counts.
 // `violations` keeps its original shape (what fails or must be read); passed, exempted,
-// unchecked and baselined findings are listed beside it.
+// unchecked and baselined findings are listed beside it; then coverage and unused exemptions.
 import { PackConfig } from "../core/types";
-import { FailOn, Report, Summary, Verdict, Violation, findingMessage, isBaselined, isViolation, summary, violations } from "./model";
+import { CoverageSummary, FailOn, Report, Summary, UnusedExemption, Verdict, Violation, coverageSummary, findingMessage, isBaselined, isViolation, summary, violations } from "./model";
 
 export const JSON_REPORT_SCHEMA_VERSION = 2;
 
@@ -25,16 +25,21 @@ export interface JsonReport {
     summary: Summary;
     violations: Violation[];
     passed: FindingRef[];
-    exempted: (FindingRef & { reason: string; approver: string; expires: string })[];
+    exempted: (FindingRef & { reason: string; approver: string; expires: string; source: "exception" | "acknowledgement" })[];
     /** A value the rule needed was unknown or an unreadable secret: never counted as a pass. */
     unchecked: (FindingRef & { enforcementLevel: string; message: string })[];
     /** Violations already in the --baseline file. */
     baselined: FindingRef[];
+    /** Present when the runner saw the whole stack (offline check, audit). */
+    coverage?: CoverageSummary;
+    /** Exceptions and acknowledgements that exempted nothing. */
+    unusedExemptions: UnusedExemption[];
 }
 
 export function toJsonReport(report: Report): JsonReport {
     const ref = (f: Report["findings"][number]): FindingRef => ({ policyName: f.ruleId, urn: f.urn });
     const p = report.provenance;
+    const coverage = coverageSummary(report);
     return {
         schemaVersion: JSON_REPORT_SCHEMA_VERSION,
         stack: report.stack ?? null,
@@ -48,11 +53,13 @@ export function toJsonReport(report: Report): JsonReport {
         summary: summary(report),
         violations: violations(report),
         passed: report.findings.filter((f) => f.outcome.kind === "compliant").map(ref),
-        exempted: report.findings.filter((f) => f.exemption).map((f) => ({ ...ref(f), ...f.exemption! })),
+        exempted: report.findings.filter((f) => f.exemption).map((f) => ({ ...ref(f), reason: f.exemption!.reason, approver: f.exemption!.approver, expires: f.exemption!.expires, source: f.exemption!.source === "resource" ? "acknowledgement" : "exception" })),
         unchecked: report.findings
             .filter((f) => f.outcome.kind === "cannot-check")
             .map((f) => ({ ...ref(f), enforcementLevel: f.enforcementLevel, message: findingMessage(f) })),
         baselined: report.findings.filter((f) => isViolation(f) && isBaselined(report, f)).map(ref),
+        ...(coverage ? { coverage } : {}),
+        unusedExemptions: [...(report.unusedExemptions ?? [])],
     };
 }
 

@@ -3,7 +3,7 @@
 // lets CI update one sticky comment, and a size guard keeps the body under GitHub's
 // 65,536-character comment limit, pointing at the full artifact when it cuts.
 import { Finding } from "../core/types";
-import { Report, countsByRule, findingMessage, isBaselined, isViolation, plural, ruleIndex, shortArticle, summary, unprovenMandatory, urnParts, violationLevel } from "./model";
+import { Report, countsByRule, coverageLines, exemptionLabel, findingMessage, isBaselined, isViolation, plural, ruleIndex, shortArticle, summary, unprovenMandatory, urnParts, violationLevel } from "./model";
 
 /** The hidden first line CI looks for to update its comment instead of adding one. */
 export const STICKY_MARKER = "<!-- appi-compliance-report -->";
@@ -46,17 +46,19 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
             `${s.unchecked ? `, ${s.unchecked} not checked` : ""}${s.baselined ? `, ${s.baselined} in the baseline` : ""}.`,
     );
     const p = report.provenance;
+    const coverage = coverageLines(report, code);
+    if (coverage.length) head.push("", coverage.join("  \n"));
     if (p) head.push("", `<sub>pack ${p.packVersion}${p.commit ? ` · commit ${code(p.commit.slice(0, 12))}` : ""}${p.branch ? ` · ${cell(p.branch)}` : ""} · ${p.time}${report.failOn ? ` · fail on ${report.failOn}` : ""}</sub>`);
 
     // Failures first: what a reviewer must act on, most serious first, then exemptions.
-    const tag = (f: Finding) => (f.exemption ? "exempted" : isBaselined(report, f) ? "baseline" : f.outcome.kind === "cannot-check" ? "not checked" : violationLevel(f));
-    const order: Record<string, number> = { mandatory: 0, advisory: 1, "not checked": 2, baseline: 3, exempted: 4 };
+    const tag = (f: Finding) => (f.exemption ? exemptionLabel(f) : isBaselined(report, f) ? "baseline" : f.outcome.kind === "cannot-check" ? "not checked" : violationLevel(f));
+    const order: Record<string, number> = { mandatory: 0, advisory: 1, "not checked": 2, baseline: 3, exempted: 4, [exemptionLabel({ exemption: { source: "resource" } } as Finding)]: 4 };
     const shown = report.findings.filter((f) => isViolation(f) || f.exemption).sort((a, b) => order[tag(a)] - order[tag(b)]);
     const rows = shown.map((f) => {
         const rule = rules.get(f.ruleId);
         const level = tag(f);
         const { type, name } = urnParts(f.urn);
-        const note = f.exemption ? `Exempted until ${f.exemption.expires} by ${f.exemption.approver}: ${f.exemption.reason}` : f.outcome.kind === "non-compliant" ? (rule?.remediation ?? "") : "";
+        const note = f.exemption ? `${exemptionLabel(f).replace(/^e/, "E")} until ${f.exemption.expires} by ${f.exemption.approver}: ${f.exemption.reason}` : f.outcome.kind === "non-compliant" ? (rule?.remediation ?? "") : "";
         return `| ${level === "mandatory" ? "**mandatory**" : level} | ${code(f.ruleId)} | ${code(name)} (${cell(type)}) | ${cell(findingMessage(f) || "non-compliant")} | ${cell(note)} |`;
     });
 
@@ -78,6 +80,10 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
             tally.push(`| ${code(rule.id)} | ${cell(rule.title)} | ${cell(shortArticle(rule.appi))} | ${level} | ${c.passed} | ${c.failed ? `**${c.failed}**` : 0} | ${c.exempted} |`);
         }
         tally.push("", "</details>");
+    }
+    if (report.unusedExemptions?.length) {
+        tally.push("", `### Exemptions that matched nothing (${report.unusedExemptions.length})`, "");
+        for (const u of report.unusedExemptions) tally.push(`- ${cell(u.message)}`);
     }
     if (idle.length) tally.push("", `<details><summary>${plural(idle.length, "more rule")} had nothing to check in this stack</summary>`, "", idle.map((r) => code(r.id)).join(", "), "", "</details>");
 

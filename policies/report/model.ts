@@ -1,5 +1,6 @@
 // One model for every report format: the findings of one run plus the metadata
 // of every rule in the pack. Text, Markdown, SARIF and JSON all read from here.
+import { Coverage, NOT_REVIEWED, coverageLine } from "../core/coverage";
 import { Finding, PackConfig, RuleMetadata, Severity } from "../core/types";
 
 /** Where and when a report was made: what a reviewer needs to trust it as evidence. */
@@ -40,6 +41,49 @@ export interface Report {
     provenance?: Provenance;
     /** URN -> the program line that declared the resource (SDK source positions), when known. */
     locations?: ReadonlyMap<string, SourceLocation>;
+    /** The stack's AWS resource types and the ones no rule reviews (set by the runners that see the whole stack). */
+    coverage?: Coverage;
+    /** Exceptions and acknowledgements that exempted nothing: every format shows them, none drops them. */
+    unusedExemptions?: readonly UnusedExemption[];
+}
+
+/** An exception (file or policy config) or an acknowledgement on a resource that covered no violation. */
+export interface UnusedExemption {
+    rule: string;
+    /** The exception's URN pattern, or the acknowledged resource's URN. */
+    urn: string;
+    source: "exception" | "acknowledgement";
+    message: string;
+}
+
+/** How a report labels an exempted finding: where the exemption was recorded. */
+export function exemptionLabel(f: Finding): string {
+    return f.exemption?.source === "resource" ? "exempted (acknowledged on the resource)" : "exempted";
+}
+
+/** Coverage as the JSON and SARIF reports carry it. */
+export interface CoverageSummary {
+    /** e.g. `41 of 43 resource types reviewed`. */
+    line: string;
+    types: number;
+    reviewed: number;
+    /** Types no rule reviews (advisory: not reviewed by the APPI pack), with their resource counts. */
+    unreviewed: { type: string; resources: number }[];
+}
+
+export function coverageSummary(report: Report): CoverageSummary | undefined {
+    const c = report.coverage;
+    if (!c) return undefined;
+    return { line: coverageLine(c), types: c.types.length, reviewed: c.types.length - c.unreviewed.length, unreviewed: c.unreviewed.map((u) => ({ ...u })) };
+}
+
+/** The coverage line and the unreviewed types, as text lines (empty when the runner computed no coverage). */
+export function coverageLines(report: Report, code: (type: string) => string = (t) => t): string[] {
+    const c = report.coverage;
+    if (!c) return [];
+    const lines = [`Coverage: ${coverageLine(c)}`];
+    if (c.unreviewed.length) lines.push(`Advisory, ${NOT_REVIEWED}: ${c.unreviewed.map((u) => `${code(u.type)} (${u.resources})`).join(", ")}`);
+    return lines;
 }
 
 /** A position in the program's source, relative to the project root (SARIF's physical location). */

@@ -6,7 +6,7 @@
 // and the commit checked travel with the results.
 import type * as Sarif from "sarif";
 import { EnforcementLevel, RuleMetadata } from "../core/types";
-import { Report, findingMessage, isBaselined, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
+import { Report, coverageSummary, exemptionLabel, findingMessage, isBaselined, isViolation, ruleHelpUri, urnParts, violationLevel } from "./model";
 import { SourceControl } from "./provenance";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -76,7 +76,8 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
             const i = indexOf.get(f.ruleId);
             if (i !== undefined) result.ruleIndex = i;
             if (!f.exemption && isBaselined(report, f)) result.baselineState = "unchanged";
-            if (f.exemption) result.suppressions = [{ kind: "external", status: "accepted", justification: `${f.exemption.reason} (approved by ${f.exemption.approver}, expires ${f.exemption.expires})` }];
+            // An acknowledgement lives beside the resource in code ("inSource"); an exception in a separate file ("external").
+            if (f.exemption) result.suppressions = [{ kind: f.exemption.source === "resource" ? "inSource" : "external", status: "accepted", justification: `${exemptionLabel(f)}: ${f.exemption.reason} (approved by ${f.exemption.approver}, expires ${f.exemption.expires})` }];
             return result;
         });
     const p = report.provenance;
@@ -86,6 +87,10 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
         ...(options.exitCode !== undefined ? { exitCode: options.exitCode } : {}),
         ...(p ? { endTimeUtc: p.time } : {}),
         properties: { failOn: report.failOn ?? "mandatory", ...(report.config ? { thresholds: { ...report.config } } : {}) },
+        // Stale exceptions and acknowledgements are configuration problems, not findings on a resource.
+        ...(report.unusedExemptions?.length
+            ? { toolConfigurationNotifications: report.unusedExemptions.map((u) => ({ level: "warning" as const, message: { text: u.message }, descriptor: { id: u.rule }, locations: [{ logicalLocations: [{ fullyQualifiedName: u.urn, kind: "resource" }] }] })) }
+            : {}),
     };
     const vcs = options.sourceControl;
     const run: Sarif.Run = {
@@ -96,9 +101,16 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
         originalUriBaseIds: { "%SRCROOT%": { description: { text: "The Pulumi project root (where Pulumi.yaml is)." } } },
         ...(vcs?.repositoryUri && vcs.commit ? { versionControlProvenance: [{ repositoryUri: vcs.repositoryUri, revisionId: vcs.commit, ...(vcs.branch ? { branch: vcs.branch } : {}) }] } : {}),
         results,
-        ...(report.stack ? { properties: { stack: report.stack } } : {}),
+        ...runProperties(report),
     };
     return { $schema: SARIF_SCHEMA, version: "2.1.0", runs: [run] };
+}
+
+/** The run's stack and coverage (the unreviewed types are also a result of resource-types-reviewed). */
+function runProperties(report: Report): { properties?: Sarif.PropertyBag } {
+    const coverage = coverageSummary(report);
+    if (!report.stack && !coverage) return {};
+    return { properties: { ...(report.stack ? { stack: report.stack } : {}), ...(coverage ? { coverage } : {}) } };
 }
 
 export function formatSarif(report: Report, options: SarifOptions = {}): string {

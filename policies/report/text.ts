@@ -6,6 +6,8 @@ import {
     Report,
     articleLegend,
     countsByRule,
+    coverageLines,
+    exemptionLabel,
     findingMessage,
     isBaselined,
     isViolation,
@@ -112,7 +114,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
             lines.push(...head);
             if (rule) lines.push(...wrap(`${shortArticle(rule.appi)}${rule.securityHub.length ? ` | Security Hub ${rule.securityHub.join(", ")}` : ""} | severity ${rule.severity}`, "      ", width));
             lines.push(...wrap(findingMessage(f), "      ", width));
-            if (f.exemption) lines.push(...wrap(`Exempted until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`, "      ", width));
+            if (f.exemption) lines.push(...wrap(`${exemptionLabel(f).replace(/^e/, "E")} until ${f.exemption.expires}, approved by ${f.exemption.approver}: ${f.exemption.reason}`, "      ", width));
             else if (f.outcome.kind === "non-compliant" && rule) lines.push(...wrap(`Fix: ${rule.remediation}`, "      ", width));
         }
     }
@@ -139,6 +141,13 @@ export function formatText(report: Report, options: TextOptions = {}): string {
         const legend = articleLegend(checked).map(([art, subject]) => `${art} ${subject}`);
         if (legend.length) lines.push(...wrap(`APPI articles: ${legend.join("; ")}`, "", width));
     }
+
+    if (report.unusedExemptions?.length) {
+        lines.push("", ...wrap(`Exemptions that matched nothing (${report.unusedExemptions.length}):`, "", width));
+        for (const u of report.unusedExemptions) lines.push(...wrap(`- ${u.message}`, "  ", width));
+    }
+    const coverage = coverageLines(report);
+    if (coverage.length) lines.push("", ...coverage.flatMap((l) => wrap(l, "", width)));
 
     const mandatory = report.findings.filter((f) => isViolation(f) && violationLevel(f) === "mandatory" && !isBaselined(report, f)).length;
     const advisory = report.findings.filter((f) => isViolation(f) && violationLevel(f) === "advisory" && !isBaselined(report, f)).length;

@@ -11,7 +11,7 @@ import {
     exitCodeFor,
     formatRuleList,
     loadBaseline,
-    loadConfigFile,
+    policyConfigOption,
     loadExceptionsFile,
     parseCommandLine,
     parseFailOn,
@@ -48,7 +48,7 @@ export function main(argv: string[]): number {
     if (positionals.length !== 1) throw new InputError(`no stack export file given (- reads standard input); see npm run audit -- --help`);
     const format = parseFormat(values.format);
     const failOn = parseFailOn(values["fail-on"]);
-    const config = loadConfigFile(values.config);
+    const config = policyConfigOption(values, "npm run audit -- --help");
     const exceptions = loadExceptionsFile(values.exceptions, rules.map((r) => r.id));
     const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
     const file = positionals[0];

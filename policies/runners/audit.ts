@@ -6,8 +6,9 @@ import { isAscii } from "node:buffer";
 import * as fs from "node:fs";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
-import { PolicyException, applyExceptions } from "../exceptions";
+import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import { Report, SourceLocation, toSourceLocation } from "../report/model";
 import { InputError } from "./errors";
 import { RawResource, buildResourceViews, defaultProviderRegion, stackFromUrn } from "./views";
@@ -121,6 +122,7 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
     // The stack's region is the default provider's: that is where `aws:region` lands in state.
     const views = buildResourceViews(parsed.resources, defaultProviderRegion(parsed.resources), { owned: parsed.owned });
     const findings = evaluate(options.rules, buildStackView(views, parsed.stack), options.config);
+    const exempted = applyExceptionsReportingUnused(findings, options.exceptions ?? []);
     const locations = new Map<string, SourceLocation>();
     for (const r of parsed.resources as ExportedResource[]) {
         if (typeof r.sourcePosition !== "string") continue;
@@ -131,8 +133,10 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
         stack: parsed.stack,
         source,
         rules: options.rules,
-        findings: applyExceptions(findings, options.exceptions ?? []),
+        findings: exempted.findings,
         resources: views.length,
+        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        coverage: coverageOf(options.rules, views, options.config),
         ...(locations.size ? { locations } : {}),
     };
 }

@@ -114,6 +114,12 @@ export function parseCommandLine<O extends Record<string, OptionSpec>>(spec: Com
     return { help: false, values: values as OptionValues<O>, positionals };
 }
 
+/** The pack config file from --policy-config or its older name --config (not both). */
+export function policyConfigOption(values: { config?: string; "policy-config"?: string }, help: string): PackConfig {
+    if (values.config !== undefined && values["policy-config"] !== undefined) throw new InputError(`--config and --policy-config name the same file: give one; see ${help}`);
+    return loadConfigFile(values["policy-config"] ?? values.config);
+}
+
 /** A config file holds a (partial) PackConfig; defaults fill the rest. */
 export function loadConfigFile(file: string | undefined): PackConfig {
     if (file === undefined) return resolveConfig(undefined);
@@ -158,7 +164,8 @@ export function parseFailOn(value: string | undefined): FailOn {
 export const REPORT_OPTIONS = {
     format: { type: "string", short: "f", value: "FORMAT", description: `report format: ${REPORT_FORMATS.join(", ")} (default text)` },
     output: { type: "string", short: "o", value: "FILE", description: "write the report to FILE instead of stdout (the exit code is the same)" },
-    config: { type: "string", value: "FILE", description: "pack config JSON (thresholds, allowed regions, enforcement overrides)" },
+    "policy-config": { type: "string", value: "FILE", description: "pack config JSON (thresholds, allowed regions, enforcement overrides), as CI and npm start take it" },
+    config: { type: "string", value: "FILE", description: "the same as --policy-config (kept for existing scripts)" },
     exceptions: { type: "string", value: "FILE", description: "approved exceptions (rule, URN pattern, reason, approver, expiry)" },
     "fail-on": {
         type: "string",

@@ -14,7 +14,7 @@ import {
     exitCodeFor,
     formatRuleList,
     loadBaseline,
-    loadConfigFile,
+    policyConfigOption,
     loadExceptionsFile,
     parseCommandLine,
     parseFailOn,
@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     const format = parseFormat(values.format);
     if ((format === "json" || format === "sarif") && stacks.length > 1) throw new InputError(`--format ${format} prints one document: name one --stack`);
     const failOn = parseFailOn(values["fail-on"]);
-    const config = loadConfigFile(values.config);
+    const config = policyConfigOption(values, "npm run check -- --help");
     const exceptions = loadExceptionsFile(values.exceptions, rules.map((r) => r.id));
     const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
     const reports: Report[] = [];

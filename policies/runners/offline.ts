@@ -2,10 +2,11 @@
 // rules as CrossGuard and the state audit. Props are the program's inputs
 // overlaid on the state the mocks returned.
 import { resolveConfig } from "../core/config";
+import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, ResourceView, Rule } from "../core/types";
-import { PolicyException, applyExceptions } from "../exceptions";
+import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import * as path from "node:path";
 import { Report, SourceLocation, toSourceLocation } from "../report/model";
 import type { PlannedStack } from "../../plan/types";
@@ -64,12 +65,15 @@ export function checkPlannedStack(planned: PlannedStack, options: CheckOptions):
     const views = plannedStackViews(planned);
     const config = options.config ?? resolveConfig(undefined);
     const findings = evaluate(options.rules, buildStackView(views, planned.stack), config);
+    const exempted = applyExceptionsReportingUnused(findings, options.exceptions ?? []);
     return {
         locations: plannedLocations(planned),
         stack: planned.stack,
         source: `Pulumi.${planned.stack}.yaml`,
         rules: options.rules,
-        findings: applyExceptions(findings, options.exceptions ?? []),
+        findings: exempted.findings,
         resources: views.length,
+        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        coverage: coverageOf(options.rules, views, config),
     };
 }

@@ -37,7 +37,7 @@ describe("lambdas/build (esbuild bundles)", function () {
         // PreSignUp writes nothing: no database driver and no crypto in its bundle.
         assert.equal(/INSERT INTO|pg-pool|@aws-crypto|client-kms/.test(pre), false);
         // The Encryption SDK is bundled; the KMS client comes from the runtime.
-        assert.match(post, /INSERT INTO users/);
+        assert.match(post, /signup_create_user/);
         assert.match(post, /require\("@aws-sdk\/client-kms"\)/);
         assert.doesNotMatch(post, /require\("@aws-crypto\//);
     });
@@ -82,7 +82,7 @@ describe("lambdas/build (esbuild bundles)", function () {
         const t = await lambdaTestDb();
         const bundle = require(bundles[1].path);
         const saved = { DATABASE_URL: process.env.DATABASE_URL, PII_LOCAL_KEY: process.env.PII_LOCAL_KEY };
-        Object.assign(process.env, { DATABASE_URL: t.writerUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
+        Object.assign(process.env, { DATABASE_URL: t.signupUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
         const event = postConfirmationEvent();
         try {
             assert.equal(await bundle.handler(event, { awsRequestId: "req-bundle" }), event);

@@ -234,7 +234,9 @@ describe("Pulumi program (planned under mocks)", function () {
 
             it("trusts GitHub OIDC only from the configured repository", function () {
                 const roles = plan().ofType("aws:iam/role:Role").filter((r) => String(r.state.assumeRolePolicy).includes("token.actions.githubusercontent.com"));
-                assert.equal(roles.length, 3);
+                // preview, deploy, migrate and the drift audit's read-only role
+                assert.equal(roles.length, 4);
+                assert.ok(roles.some((r) => String(r.state.assumeRolePolicy).includes("repo:marczenn/rento:environment:drift-audit")));
                 for (const role of roles) {
                     const conditions = JSON.parse(String(role.state.assumeRolePolicy)).Statement.map((st: any) => st.Condition.StringEquals);
                     for (const c of conditions) {

@@ -111,9 +111,9 @@ describe("policy core: stack view", () => {
 });
 
 describe("policy core: config", () => {
-    it("defaults to Tokyo only, 14 days of backups, 365 days of logs, TLS 1.3, PostgreSQL and Redis ports", () => {
+    it("defaults to Japan (Tokyo, Osaka: what the program allows), 14 days of backups, 365 days of logs, TLS 1.3, PostgreSQL and Redis ports", () => {
         const config = resolveConfig(undefined);
-        assert.deepEqual(config.allowedRegions, ["ap-northeast-1"]);
+        assert.deepEqual(config.allowedRegions, ["ap-northeast-1", "ap-northeast-3"]);
         assert.equal(config.minBackupRetentionDays, 14);
         assert.equal(config.minLogRetentionDays, 365);
         assert.equal(config.minTlsVersion, "TLSv1.3");

@@ -24,3 +24,37 @@ describe("offline check CLI: usage errors exit 2 before planning anything", () =
         });
     }
 });
+
+describe("pack config on every entry point: --policy-config", function () {
+    this.timeout(120_000);
+    it("check: --policy-config changes the verdict (a config without Tokyo fails dev), --config and --policy-config together are refused", async () => {
+        const strict = await check("--stack", "dev", "--format", "json", "--policy-config", fixture("config-osaka-only.json"));
+        assert.equal(strict.code, 1, strict.stderr);
+        assert.ok((JSON.parse(strict.stdout) as { violations: { policyName: string }[] }).violations.some((v) => v.policyName === "region-allowed"));
+        const both = await check("--stack", "dev", "--config", fixture("config-tls12.json"), "--policy-config", fixture("config-tls12.json"));
+        assert.equal(both.code, 2);
+        assert.match(both.stderr, /--config and --policy-config name the same file: give one/);
+    });
+
+    it("npm start: --policy-config and --exceptions reach the report; bad input exits 2", async () => {
+        const start = (...argv: string[]) => runInProcess("npm start", async () => {
+            const log = console.log;
+            console.log = (...args: unknown[]) => void process.stdout.write(`${args.join(" ")}\n`);
+            try {
+                return await (await import("../../../scripts/start")).main(argv);
+            } finally {
+                console.log = log;
+            }
+        });
+        const strict = await start("--policy-config", fixture("config-osaka-only.json"));
+        assert.equal(strict.code, 1);
+        assert.match(strict.stdout, /region-allowed/);
+        assert.match(strict.stdout, /dev: FAIL/);
+        const bad = await start("--policy-config", fixture("config-bad.json"));
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /minBackupDays/);
+        const expired = await start("--exceptions", fixture("exceptions-expired.json"));
+        assert.equal(expired.code, 2);
+        assert.match(expired.stderr, /expired on 2020-01-31/);
+    });
+});
