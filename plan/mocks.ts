@@ -260,6 +260,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =>
         register(req, (err: any, resp: any) => {
             if (!err && resp) {
+                const position = req.getSourceposition?.();
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -270,6 +271,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     state: resp.getObject()?.toJavaScript() ?? {},
                     provider: req.getProvider() || undefined,
                     parent: req.getParent() || undefined,
+                    ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
                 });
             }
             callback(err, resp);
