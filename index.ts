@@ -40,7 +40,8 @@ const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider:
 const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
-const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator", erasureWorker: "erasure_worker" };
+// signup_trigger: a pii_signup member that can only create users (migrations/0005).
+const DB_USERS = { cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
