@@ -66,6 +66,9 @@ describe("GitHub Actions workflows", function () {
                     assert.deepEqual(step.with, { "pulumi-version-file": ".pulumi.version" }, `${file}:${name} must install the CLI from .pulumi.version`);
                 }
                 assert.doesNotMatch(runs(job), /(^|[;&|\s])pulumi (preview|up)\b/m, `${file}:${name}: call scripts/pulumi-gate.sh, not pulumi preview/up`);
+                if (/(^|[;&|\s])(pulumi |scripts\/(pulumi-gate|drift-audit)\.sh)/m.test(runs(job))) {
+                    assert.ok(steps(job).some((s) => s.uses?.startsWith("pulumi/actions@")), `${file}:${name} runs pulumi without installing the pinned CLI`);
+                }
             }
         });
     }
@@ -148,7 +151,8 @@ describe("GitHub Actions workflows", function () {
             assert.deepEqual(uploads.map((s) => s.with!.category), [`appi-plan-${stack}`, `appi-state-${stack}`]);
             assert.deepEqual(uploads.map((s) => s.with!.sarif_file), [`sarif/plan-${stack}.sarif`, `sarif/state-${stack}.sarif`]);
             for (const u of uploads) assert.match(u.if!, /always\(\)/);
-            assert.match(runs(job), /--format markdown >> "\$GITHUB_STEP_SUMMARY"/);
+            assert.match(runs(job), /check -- --stack "\$STACK" --format markdown >> "\$GITHUB_STEP_SUMMARY"/);
+            assert.match(runs(job), /audit -- "state-\$STACK\.json" --format markdown >> "\$GITHUB_STEP_SUMMARY"/);
         }
         // The categories match the preview's, so code scanning compares a pull request with main.
         const preview = load("preview.yml").doc.jobs.preview;
