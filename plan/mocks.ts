@@ -265,6 +265,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =>
         register(req, (err: any, resp: any) => {
             if (!err && resp) {
+                const position = req.getSourceposition?.();
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -276,6 +277,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     provider: req.getProvider() || undefined,
                     parent: req.getParent() || undefined,
                     dependencies: req.getDependenciesList?.() ?? [],
+                    ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
                 });
             }
             callback(err, resp);

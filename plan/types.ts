@@ -20,6 +20,8 @@ export interface PlannedResource {
     parent?: string;
     /** URNs the resource depends on (its inputs' resources and dependsOn), as the engine records them. */
     dependencies?: string[];
+    /** The program line that declared it, as the SDK sends it to the engine (`file:///...` URI). */
+    sourcePosition?: { uri: string; line: number; column: number };
 }
 
 export interface PlannedStack {

@@ -155,6 +155,6 @@ export interface Finding {
     resourceType: string;
     outcome: Outcome;
     enforcementLevel: EnforcementLevel;
-    /** Set when an exception covers a non-compliant finding. */
-    exemption?: { reason: string; approver: string; expires: string };
+    /** Set when an exception (or, with source "resource", an acknowledgement tag on the resource) covers a non-compliant finding. */
+    exemption?: { reason: string; approver: string; expires: string; source?: "resource" };
 }

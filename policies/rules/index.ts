@@ -25,10 +25,12 @@ import { dataFlowsInAllowedRegions } from "./global/data-flows-in-allowed-region
 import { regionAllowed } from "./global/region-allowed";
 import { resourceTypesReviewed } from "./global/resource-types-reviewed";
 import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
+import { resourcePolicyNotPublic } from "./iam/resource-policy-not-public";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
 import { lambdaEnvironmentEncryptedCmk } from "./lambda/lambda-environment-encrypted-cmk";
 import { lambdaInPrivateSubnet } from "./lambda/lambda-in-private-subnet";
+import { lambdaNotPubliclyInvocable } from "./lambda/lambda-not-publicly-invocable";
 import { databaseProtectedInPulumi } from "./rds/database-protected-in-pulumi";
 import { dbSubnetGroupPrivate } from "./rds/db-subnet-group-private";
 import { rdsAutoMinorVersionUpgrade } from "./rds/rds-auto-minor-version-upgrade";
@@ -78,6 +80,8 @@ const reviewingRules: readonly Rule[] = [
     dbSubnetGroupPrivate,
     cacheSubnetGroupPrivate,
     securityGroupNoPublicDataPort,
+    resourcePolicyNotPublic,
+    lambdaNotPubliclyInvocable,
     lambdaInPrivateSubnet,
     // Backups
     rdsInstanceBackupRetention,

@@ -29,6 +29,7 @@ describe("lambdas/build (esbuild bundles)", function () {
             [
                 ["pre-signup", path.join("pre-signup", "index.js")],
                 ["post-confirmation", path.join("post-confirmation", "index.js")],
+                ["erasure-worker", path.join("erasure-worker", "index.js")],
             ],
         );
         for (const b of bundles) assert.equal(b.bytes, readFileSync(b.path).length);
@@ -40,6 +41,10 @@ describe("lambdas/build (esbuild bundles)", function () {
         assert.match(post, /signup_create_user/);
         assert.match(post, /require\("@aws-sdk\/client-kms"\)/);
         assert.doesNotMatch(post, /require\("@aws-crypto\//);
+        // The erasure worker decrypts nothing: no Encryption SDK, no KMS client.
+        const worker = readFileSync(bundles[2].path, "utf8");
+        assert.match(worker, /erasure_claim_steps/);
+        assert.equal(/@aws-crypto|client-kms|decryptData/.test(worker), false);
     });
 
     it("bundled the same way, lib/db signs RDS IAM auth tokens offline (the AWS connection path)", async () => {
