@@ -245,12 +245,18 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const ctx: RuleContext = { stack: tracker.stack, config: settings.config };
             // Every pair is decided here (whichever phase reports it), so an exception that covers nothing is known.
             const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+            const stackName = env.stack ?? (views[0] && stackFromUrn(views[0].urn));
             for (const view of views) {
                 if (!applies(rule, view.type)) continue;
+                // Whether Analyze deferred this pair, decided as Analyze decides it (the resource alone):
+                // the full stack's tracker alone cannot tell, since a rule may answer the second resource
+                // from an index it built over the stack for the first without touching the stack again.
+                const alone = trackingStack(buildStackView([view], stackName));
+                runCheck(rule, () => rule.check(view, { stack: alone.stack, config: settings.config }));
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
                 const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-                if (tracker.consulted()) report(outcome, reportViolation, view.urn, exemption);
+                if (alone.consulted() || tracker.consulted()) report(outcome, reportViolation, view.urn, exemption);
             }
             reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
         },

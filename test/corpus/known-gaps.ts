@@ -41,7 +41,6 @@ export const knownGaps: KnownGap[] = [
         runners: ["crossguard"],
         reason: "CrossGuard's per-resource phase judges what the program asks for (inputs); a public flag only AWS recorded is drift that shows in state: the audit and the offline check, which read recorded outputs, catch it",
     },
-    { mutation: "sg/split-range", reason: COMPUTED_EXPOSURE },
     { mutation: "sg/one-public-host", reason: COMPUTED_EXPOSURE },
     {
         mutation: "rds/not-protected-in-pulumi",

@@ -470,6 +470,77 @@ export const mutations: Mutation[] = [
     { id: "s3/public-access-block-all-four", rule: "s3-bucket-public-access-blocked|store-private", expect: "pass", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports").urn },
     { id: "s3/public-access-block-partial", rule: "s3-bucket-public-access-blocked|store-private", expect: "fail", trick: "value", apply: (s) => { const b = addBucket(s, "appi-prod-exports"); s.find("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "appi-prod-exports-block").set("restrictPublicBuckets", false); return b.urn; } },
 
+    // ---- exposure: resource policies and invocation ------------------------------------------
+    {
+        id: "policy/key-policy-everyone",
+        rule: "resource-policy-not-public",
+        expect: "fail",
+        trick: "value",
+        apply: (s) => {
+            const key = s.find(KMS_KEY, "appi-pii");
+            const doc = JSON.parse(String(key.get("policy")));
+            doc.Statement.push({ Sid: "Everyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" });
+            return key.set("policy", JSON.stringify(doc)).urn;
+        },
+    },
+    {
+        id: "policy/key-policy-everyone-in-org",
+        rule: "resource-policy-not-public",
+        expect: "pass",
+        trick: "spelling",
+        apply: (s) => {
+            const key = s.find(KMS_KEY, "appi-pii");
+            const doc = JSON.parse(String(key.get("policy")));
+            doc.Statement.push({ Sid: "Org", Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123def4" } } });
+            return key.set("policy", JSON.stringify(doc)).urn;
+        },
+    },
+    {
+        id: "policy/topic-policy-everyone-secure-transport-only",
+        rule: "resource-policy-not-public",
+        expect: "fail",
+        trick: "type",
+        apply: (s) => {
+            const topic = s.find(TOPIC);
+            const statement = { Effect: "Allow", Principal: "*", Action: "sns:Publish", Resource: String(topic.get("arn")), Condition: { Bool: { "aws:SecureTransport": "true" } } };
+            return s.add("aws:sns/topicPolicy:TopicPolicy", "appi-alarms-policy", { arn: String(topic.get("arn")), policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) }, { parentType: "appi:ops:Monitoring" }).urn;
+        },
+    },
+    {
+        id: "policy/topic-policy-cloudwatch-own-account",
+        rule: "resource-policy-not-public",
+        expect: "pass",
+        trick: "type",
+        apply: (s) => {
+            const topic = s.find(TOPIC);
+            const statement = { Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: String(topic.get("arn")), Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } };
+            return s.add("aws:sns/topicPolicy:TopicPolicy", "appi-alarms-policy", { arn: String(topic.get("arn")), policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) }, { parentType: "appi:ops:Monitoring" }).urn;
+        },
+    },
+    { id: "lambda/permission-unscoped-service", rule: "lambda-not-publicly-invocable", expect: "fail", trick: "value", apply: (s) => s.find("aws:lambda/permission:Permission", "appi-pre-signup-invoke").unset("sourceArn").unset("sourceAccount").urn },
+    {
+        id: "lambda/permission-everyone",
+        rule: "lambda-not-publicly-invocable",
+        expect: "fail",
+        trick: "spelling",
+        apply: (s) => s.find("aws:lambda/permission:Permission", "appi-pre-signup-invoke").set("principal", "*").unset("sourceArn").unset("sourceAccount").urn,
+    },
+    { id: "lambda/permission-scoped", rule: "lambda-not-publicly-invocable", expect: "pass", trick: "value", apply: (s) => s.find("aws:lambda/permission:Permission", "appi-pre-signup-invoke").unset("sourceAccount").urn },
+    {
+        id: "lambda/function-url-no-auth",
+        rule: "lambda-not-publicly-invocable",
+        expect: "fail",
+        trick: "type",
+        apply: (s) => s.add("aws:lambda/functionUrl:FunctionUrl", "appi-pre-signup-url", { functionName: String(s.find(LAMBDA, "appi-pre-signup").get("name")), authorizationType: "NONE" }, { parentType: "appi:identity:Identity" }).urn,
+    },
+    {
+        id: "lambda/function-url-iam",
+        rule: "lambda-not-publicly-invocable",
+        expect: "pass",
+        trick: "type",
+        apply: (s) => s.add("aws:lambda/functionUrl:FunctionUrl", "appi-pre-signup-url", { functionName: String(s.find(LAMBDA, "appi-pre-signup").get("name")), authorizationType: "AWS_IAM" }, { parentType: "appi:identity:Identity" }).urn,
+    },
+
     // ---- backups ------------------------------------------------------------------------------
     setProp("rds/backup-1-day", "rds-instance-backup-retention|store-backups", "fail", "value", db, "backupRetentionPeriod", 1),
     setProp("rds/backup-unset", "rds-instance-backup-retention|store-backups", "fail", "value", db, "backupRetentionPeriod", undefined),
