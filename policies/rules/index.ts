@@ -54,6 +54,7 @@ import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
 /** Every rule that reviews resources; `rules` adds the coverage rule over them. */
 const reviewingRules: readonly Rule[] = [
@@ -76,6 +77,7 @@ const reviewingRules: readonly Rule[] = [
     rdsInstancePostgresTls,
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
+    storeTlsInTransit,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,
