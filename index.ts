@@ -186,6 +186,7 @@ const github = new GithubOidc(
         existingProviderArn: config.github.existingOidcProviderArn,
         migrationProjectArn: migrations.projectArn,
         migrationLogGroupArn: migrations.logGroupArn,
+        migrationBundle: { objectArn: migrations.bundleObjectArn, kmsKeyArn: keys.dataKeyArn },
         stateBackend: config.pulumiBackend.stateBucket ? { bucketName: config.pulumiBackend.stateBucket, kmsKeyArn: config.pulumiBackend.secretsKeyArn } : undefined,
         secretsProviderKeyArn: config.pulumiBackend.secretsKeyArn,
         ownershipTag: { key: "Project", value: tags.Project },
@@ -255,6 +256,7 @@ export const alarmTopicArn = monitoring.topicArn;
 export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
+export const dbTasksBucket = migrations.artifactBucketName;
 export const retentionSchedule = migrations.retentionScheduleName;
 export const erasureWorkerFunction = erasure.functionName;
 export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };
