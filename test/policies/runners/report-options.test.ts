@@ -306,6 +306,7 @@ describe("SARIF: results at the line that declared the resource", () => {
             const log = JSON.parse((await audit(file, "--format", "sarif")).stdout) as Sarif.Log;
             const result = log.runs[0].results!.find((r) => r.ruleId === "rds-cluster-encrypted-cmk")!;
             assert.deepEqual(result.locations![0].physicalLocation, { artifactLocation: { uri: "components/database.ts", uriBaseId: "%SRCROOT%" }, region: { startLine: 57, startColumn: 25 } });
+            assert.equal(log.runs[0].automationDetails!.id, "appi-state-prod/", "the audit of state has its own category");
             const other = log.runs[0].results!.find((r) => r.ruleId === "region-allowed")!;
             assert.equal(other.locations![0].physicalLocation!.region!.startLine, 1, "no position recorded: the export file, line 1");
         } finally {
@@ -317,8 +318,9 @@ describe("SARIF: results at the line that declared the resource", () => {
         const report: Report = { stack: "prod", rules: RULES, resources: 1, findings: [finding("enc", "a", { kind: "non-compliant", messages: ["x"] })], provenance: { packVersion: PACK_VERSION, time: "2026-12-01T00:00:00.000Z" } };
         const log = toSarif(report, { commandLine: "npm run check -- --stack prod", exitCode: 1, sourceControl: { commit: "abc123", branch: "main", repositoryUri: "https://github.com/marczenn/rento" } });
         const run = log.runs[0];
-        assert.equal(run.automationDetails!.id, "appi-compliance/prod/");
-        assert.equal(toSarif({ ...report, stack: "dev" }).runs[0].automationDetails!.id, "appi-compliance/dev/", "one category per stack");
+        assert.equal(run.automationDetails!.id, "appi-plan-prod/");
+        assert.equal(toSarif({ ...report, stack: "dev" }).runs[0].automationDetails!.id, "appi-plan-dev/", "one category per stack");
+        assert.equal(toSarif(report, { category: "appi-drift-prod" }).runs[0].automationDetails!.id, "appi-drift-prod/");
         assert.deepEqual([run.invocations![0].commandLine, run.invocations![0].exitCode, run.invocations![0].executionSuccessful], ["npm run check -- --stack prod", 1, true]);
         assert.deepEqual(run.versionControlProvenance, [{ repositoryUri: "https://github.com/marczenn/rento", revisionId: "abc123", branch: "main" }]);
         assert.equal(run.tool.driver.version, PACK_VERSION);
