@@ -25,10 +25,12 @@ import { dataFlowsInAllowedRegions } from "./global/data-flows-in-allowed-region
 import { regionAllowed } from "./global/region-allowed";
 import { resourceTypesReviewed } from "./global/resource-types-reviewed";
 import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
+import { resourcePolicyNotPublic } from "./iam/resource-policy-not-public";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
 import { lambdaEnvironmentEncryptedCmk } from "./lambda/lambda-environment-encrypted-cmk";
 import { lambdaInPrivateSubnet } from "./lambda/lambda-in-private-subnet";
+import { lambdaNotPubliclyInvocable } from "./lambda/lambda-not-publicly-invocable";
 import { databaseProtectedInPulumi } from "./rds/database-protected-in-pulumi";
 import { dbSubnetGroupPrivate } from "./rds/db-subnet-group-private";
 import { rdsAutoMinorVersionUpgrade } from "./rds/rds-auto-minor-version-upgrade";
@@ -51,6 +53,7 @@ import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
 /** Every rule that reviews resources; `rules` adds the coverage rule over them. */
 const reviewingRules: readonly Rule[] = [
@@ -73,11 +76,14 @@ const reviewingRules: readonly Rule[] = [
     rdsInstancePostgresTls,
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
+    storeTlsInTransit,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,
     cacheSubnetGroupPrivate,
     securityGroupNoPublicDataPort,
+    resourcePolicyNotPublic,
+    lambdaNotPubliclyInvocable,
     lambdaInPrivateSubnet,
     // Backups
     rdsInstanceBackupRetention,
