@@ -117,6 +117,29 @@ function addIngress(s: Stack, name: string, inputs: Record<string, unknown>, gro
     return s.add(INGRESS, name, { securityGroupId: group.id, description: "corpus", ...inputs }, { parentType: DATA, id: `sgr-${name}` });
 }
 
+/** A MemoryDB cluster in the program's data tier, with the program's key. */
+function addMemoryDb(s: Stack, extra: Record<string, unknown>): Res {
+    s.add("aws:memorydb/subnetGroup:SubnetGroup", "appi-memorydb", { name: "appi-prod-memorydb", subnetIds: dataSubnets(s), tags: TAGS(s) }, { parentType: CACHE, id: "appi-prod-memorydb" });
+    return s.add("aws:memorydb/cluster:Cluster", "appi-sessions-db", { name: "appi-prod-sessions", nodeType: "db.r7g.large", aclName: "appi-prod-acl", kmsKeyArn: s.keyArn(), snapshotRetentionLimit: 14, subnetGroupName: "appi-prod-memorydb", securityGroupIds: redis(s).get("securityGroupIds"), tags: TAGS(s), ...extra }, { parentType: CACHE });
+}
+
+/** An OpenSearch domain in the data subnets; v7 records domainEndpointOptions as an object. */
+function addOpenSearch(s: Stack, endpoint: Record<string, unknown>): Res {
+    return s.add(
+        "aws:opensearch/domain:Domain",
+        "appi-search",
+        { domainName: "appi-prod-search", engineVersion: "OpenSearch_2.13", encryptAtRest: { enabled: true, kmsKeyId: s.keyArn() }, nodeToNodeEncryption: { enabled: true }, domainEndpointOptions: endpoint, vpcOptions: { subnetIds: dataSubnets(s), securityGroupIds: redis(s).get("securityGroupIds") }, tags: TAGS(s) },
+        { parentType: DATA },
+    );
+}
+
+/** The migration runner's CodeBuild project with one more environment variable. */
+function addBuildVariable(s: Stack, variable: Record<string, unknown>): Res {
+    const project = s.find(CODEBUILD);
+    const variables = (project.get("environment.environmentVariables") as unknown[]) ?? [];
+    return project.set("environment.environmentVariables", [...variables, variable]);
+}
+
 const publicSubnets = (s: Stack) => [s.subnetId("appi-public-1"), s.subnetId("appi-public-2")];
 const dataSubnets = (s: Stack) => [s.subnetId("appi-data-1"), s.subnetId("appi-data-2")];
 const appSubnets = (s: Stack) => [s.subnetId("appi-app-1"), s.subnetId("appi-app-2")];
@@ -391,6 +414,40 @@ export const mutations: Mutation[] = [
     setProp("rds/proxy-tls-off", "rds-proxy-require-tls", "fail", "value", (s) => s.find(PROXY), "requireTls", false),
     setProp("rds/proxy-tls-explicit", "rds-proxy-require-tls", "pass", "spelling", (s) => s.find(PROXY), "requireTls", true),
     setProp("rds/proxy-tls-unknown", "rds-proxy-require-tls", "unchecked", "unknown", (s) => s.find(PROXY), "requireTls", UNKNOWN, "inputs"),
+
+    {
+        id: "tls/memorydb-tls-off",
+        rule: "store-tls-in-transit",
+        expect: "fail",
+        trick: "type",
+        apply: (s) => addMemoryDb(s, { tlsEnabled: false }).urn,
+    },
+    { id: "tls/memorydb-tls-default", rule: "store-tls-in-transit", expect: "pass", trick: "spelling", apply: (s) => addMemoryDb(s, {}).urn },
+    { id: "tls/memorydb-tls-string", rule: "store-tls-in-transit", expect: "fail", trick: "spelling", apply: (s) => addMemoryDb(s, { tlsEnabled: "false" }).urn },
+    {
+        id: "tls/opensearch-http-allowed",
+        rule: "store-tls-in-transit",
+        expect: "fail",
+        trick: "list-shape",
+        apply: (s) => addOpenSearch(s, { enforceHttps: false, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" }).urn,
+    },
+    {
+        id: "tls/opensearch-https-tls12",
+        rule: "store-tls-in-transit",
+        expect: "pass",
+        trick: "type",
+        apply: (s) => addOpenSearch(s, { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" }).urn,
+    },
+    { id: "codebuild/plaintext-token", rule: "codebuild-no-stored-credentials", expect: "fail", trick: "value", apply: (s) => addBuildVariable(s, { name: "GITHUB_TOKEN", type: "PLAINTEXT", value: "ghp_0123456789abcdef" }).urn },
+    { id: "codebuild/token-default-type", rule: "codebuild-no-stored-credentials", expect: "fail", trick: "spelling", apply: (s) => addBuildVariable(s, { name: "db_password", value: "hunter2" }).urn },
+    { id: "codebuild/token-from-secrets-manager", rule: "codebuild-no-stored-credentials", expect: "pass", trick: "spelling", apply: (s) => addBuildVariable(s, { name: "GITHUB_TOKEN", type: "SECRETS_MANAGER", value: "appi/prod/github-token" }).urn },
+    {
+        id: "codebuild/credential-in-source-url",
+        rule: "codebuild-no-stored-credentials",
+        expect: "fail",
+        trick: "value",
+        apply: (s) => s.find(CODEBUILD).set("secondarySources", [{ sourceIdentifier: "tools", type: "GITHUB", location: "https://bot:ghp_0123456789abcdef@github.com/marczenn/tools.git" }]).urn,
+    },
 
     // ---- private data tier ------------------------------------------------------------------
     setProp("rds/publicly-accessible", "rds-not-publicly-accessible|store-private", "fail", "value", db, "publiclyAccessible", true),
