@@ -54,7 +54,8 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
     try {
         switch (command) {
             case "migrate": {
-                const applied = await migrate(target.config);
+                // DB_OWNER_ROLE: the schema owner the migration login (NOINHERIT, migrations/0008) must SET ROLE to.
+                const applied = await migrate(target.config, { ownerRole: env.DB_OWNER_ROLE || undefined });
                 console.log(`${applied.length} migration(s) applied`);
                 // The identity-token secret the API and Lambdas share with the database (migrations/0005).
                 if (env.APP_IDENTITY_SECRET) {

@@ -5,6 +5,7 @@ import { logGroupRetention } from "./cloudwatch/log-group-retention";
 import { codebuildProjectEncryptedCmk } from "./codebuild/codebuild-project-encrypted-cmk";
 import { codebuildProjectInVpc } from "./codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "./codebuild/codebuild-project-not-privileged";
+import { codebuildNoStoredCredentials } from "./codebuild/codebuild-no-stored-credentials";
 import { cognitoAdvancedSecurity } from "./cognito/cognito-advanced-security";
 import { cognitoDeletionProtection } from "./cognito/cognito-deletion-protection";
 import { cognitoMfa } from "./cognito/cognito-mfa";
@@ -96,6 +97,7 @@ const reviewingRules: readonly Rule[] = [
     kmsKeyRotation,
     // Keyless CI
     githubOidcTrustPinned,
+    codebuildNoStoredCredentials,
     // Audit trail
     logGroupRetention,
     vpcFlowLogsEnabled,
