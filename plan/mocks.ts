@@ -266,6 +266,10 @@ function recordRegistrations(resources: PlannedResource[]): void {
         register(req, (err: any, resp: any) => {
             if (!err && resp) {
                 const position = req.getSourceposition?.();
+                const frames = (req.getStacktrace?.()?.getFramesList() ?? [])
+                    .map((frame: any) => frame.getPc())
+                    .filter((pc: any) => pc?.getUri())
+                    .map((pc: any) => ({ uri: pc.getUri(), line: pc.getLine(), column: pc.getColumn() }));
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -278,6 +282,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     parent: req.getParent() || undefined,
                     dependencies: req.getDependenciesList?.() ?? [],
                     ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
+                    ...(frames.length ? { stackTrace: frames } : {}),
                 });
             }
             callback(err, resp);

@@ -54,6 +54,7 @@ import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { edgeTlsModern } from "./transit/edge-tls-modern";
 import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
 /** Every rule that reviews resources; `rules` adds the coverage rule over them. */
@@ -78,6 +79,7 @@ const reviewingRules: readonly Rule[] = [
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
     storeTlsInTransit,
+    edgeTlsModern,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,

@@ -74,6 +74,17 @@ describe("stack config: as strict as the Pulumi CLI", function () {
         assert.match(r.stderr, /^check: Pulumi\.t\.yaml: appi-infra:bogus is not a configuration key/);
     });
 
+    it("a value the program rejects (components/config) is bad input too: exit 2 naming the key", async function () {
+        this.timeout(60_000);
+        const { planStack } = await import("../../plan/run");
+        const r = await runInProcess("npm start", async () => {
+            await planStack("dev", { configOverrides: { "appi-infra:region": "us-east-1" } }).catch(asInputError);
+            return 0;
+        });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^npm start: config appi-infra:region: .*outside Japan.*Fix: /);
+    });
+
     it("an internal error is not dressed up as bad input: exit 70 with the stack", async () => {
         const r = await runInProcess("npm start", async () => asInputError(new TypeError("boom")));
         assert.equal(r.code, 70);
