@@ -89,8 +89,14 @@ function addTable(s: Stack, name: string, extra: Record<string, unknown> = {}): 
 }
 
 /** A BucketV2 with v7's list-shaped server-side encryption, plus its public access block. */
-function addBucket(s: Stack, name: string, options: { sse?: Record<string, unknown> | null; block?: boolean; extra?: Record<string, unknown> } = {}): Res {
+function addBucket(s: Stack, name: string, options: { sse?: Record<string, unknown> | null; block?: boolean; tlsPolicy?: boolean; extra?: Record<string, unknown> } = {}): Res {
     const bucket = s.add("aws:s3/bucketV2:BucketV2", name, { bucket: name, forceDestroy: false, tags: TAGS(s), ...(options.extra ?? {}) }, { parentType: DATA });
+    if (options.tlsPolicy !== false) {
+        // As the program's own bucket (MigrationRunner): deny every request that is not over TLS.
+        const arn = `arn:aws:s3:::${name}`;
+        const statement = { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } };
+        s.add("aws:s3/bucketPolicy:BucketPolicy", `${name}-policy`, { bucket: name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) }, { parentType: DATA });
+    }
     if (options.sse !== null) {
         s.add(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -138,6 +144,15 @@ function addBuildVariable(s: Stack, variable: Record<string, unknown>): Res {
     const project = s.find(CODEBUILD);
     const variables = (project.get("environment.environmentVariables") as unknown[]) ?? [];
     return project.set("environment.environmentVariables", [...variables, variable]);
+}
+
+const TARGET_GROUP = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/appi-api/0123456789abcdef";
+const CERT = "arn:aws:acm:ap-northeast-1:123456789012:certificate/01234567-89ab-4cde-8f01-23456789abcd";
+
+/** An internet-facing ALB in the public subnets in front of the API, with one listener. */
+function addListener(s: Stack, listener: Record<string, unknown>): Res {
+    const lb = s.add("aws:lb/loadBalancer:LoadBalancer", "appi-api-alb", { name: "appi-prod-api", loadBalancerType: "application", internal: false, subnets: publicSubnets(s), securityGroups: [s.find(SG, "appi-api").id], dropInvalidHeaderFields: true, tags: TAGS(s) }, { parentType: "appi:api:Api", id: "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/appi-prod-api/0123456789abcdef" });
+    return s.add("aws:lb/listener:Listener", `appi-api-${String(listener.port)}`, { loadBalancerArn: lb.id, ...listener }, { parentType: "appi:api:Api" });
 }
 
 const publicSubnets = (s: Stack) => [s.subnetId("appi-public-1"), s.subnetId("appi-public-2")];
@@ -448,6 +463,23 @@ export const mutations: Mutation[] = [
         trick: "value",
         apply: (s) => s.find(CODEBUILD).set("secondarySources", [{ sourceIdentifier: "tools", type: "GITHUB", location: "https://bot:ghp_0123456789abcdef@github.com/marczenn/tools.git" }]).urn,
     },
+
+    { id: "tls/bucket-without-tls-policy", rule: "store-tls-in-transit", expect: "fail", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports", { tlsPolicy: false }).urn },
+    {
+        id: "tls/bucket-tls-policy-inline",
+        rule: "store-tls-in-transit",
+        expect: "pass",
+        trick: "spelling",
+        apply: (s) => {
+            const arn = "arn:aws:s3:::appi-prod-exports";
+            const statement = { Effect: "Deny", Principal: { AWS: "*" }, Action: ["s3:*"], Resource: [`${arn}/*`, arn], Condition: { BoolIfExists: { "aws:SecureTransport": "false" } } };
+            return addBucket(s, "appi-prod-exports", { tlsPolicy: false, extra: { policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) } }).urn;
+        },
+    },
+    { id: "edge/alb-http-forward", rule: "edge-tls-modern", expect: "fail", trick: "type", apply: (s) => addListener(s, { port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP }] }).urn },
+    { id: "edge/alb-http-redirects", rule: "edge-tls-modern", expect: "pass", trick: "list-shape", apply: (s) => addListener(s, { port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] }).urn },
+    { id: "edge/alb-https-old-policy", rule: "edge-tls-modern", expect: "fail", trick: "spelling", apply: (s) => addListener(s, { port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-2016-08", certificateArn: CERT, defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP }] }).urn },
+    { id: "edge/alb-https-tls13", rule: "edge-tls-modern", expect: "pass", trick: "value", apply: (s) => addListener(s, { port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", certificateArn: CERT, defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP }] }).urn },
 
     // ---- private data tier ------------------------------------------------------------------
     setProp("rds/publicly-accessible", "rds-not-publicly-accessible|store-private", "fail", "value", db, "publiclyAccessible", true),
