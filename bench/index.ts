@@ -7,6 +7,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
     audit: async () => (await import("./audit")).section,
     db: async () => (await import("./db")).section,
     lambdas: async () => (await import("./lambdas")).section,
+    "db-tasks": async () => (await import("./db-tasks")).section,
 };
 
 export const BENCH_COMMAND = {

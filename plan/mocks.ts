@@ -261,6 +261,10 @@ function recordRegistrations(resources: PlannedResource[]): void {
         register(req, (err: any, resp: any) => {
             if (!err && resp) {
                 const position = req.getSourceposition?.();
+                const frames = (req.getStacktrace?.()?.getFramesList() ?? [])
+                    .map((frame: any) => frame.getPc())
+                    .filter((pc: any) => pc?.getUri())
+                    .map((pc: any) => ({ uri: pc.getUri(), line: pc.getLine(), column: pc.getColumn() }));
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -272,6 +276,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     provider: req.getProvider() || undefined,
                     parent: req.getParent() || undefined,
                     ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
+                    ...(frames.length ? { stackTrace: frames } : {}),
                 });
             }
             callback(err, resp);

@@ -20,6 +20,8 @@ export interface PlannedResource {
     parent?: string;
     /** The program line that declared it, as the SDK sends it to the engine (`file:///...` URI). */
     sourcePosition?: { uri: string; line: number; column: number };
+    /** The SDK's stack trace of the registration (innermost first; frames it could not place are absent). */
+    stackTrace?: { uri: string; line: number; column: number }[];
 }
 
 export interface PlannedStack {

@@ -29,6 +29,12 @@ export interface SarifOptions {
     /** The command line as run, and the exit code it ends with. */
     commandLine?: string;
     exitCode?: number;
+    /**
+     * Code-scanning category (automationDetails.id without the trailing slash). Code scanning keys
+     * alerts by it, and upload-sarif's `category` input does not replace one the log sets: the offline
+     * check is `appi-plan-<stack>`, the audit of deployed state `appi-state-<stack>`.
+     */
+    category?: string;
     /** Commit, branch and repository checked (versionControlProvenance). */
     sourceControl?: SourceControl;
 }
@@ -95,8 +101,8 @@ export function toSarif(report: Report, options: SarifOptions = {}): Sarif.Log {
     const vcs = options.sourceControl;
     const run: Sarif.Run = {
         tool: { driver: { name: "appi-policy-pack", version: options.toolVersion ?? p?.packVersion ?? "0.0.0", semanticVersion: options.toolVersion ?? p?.packVersion, informationUri: "https://www.ppc.go.jp/en/legal/", rules } },
-        // Code scanning keys alerts by category: one per stack, so dev and prod never close each other's.
-        automationDetails: { id: `appi-compliance/${report.stack ?? "stack"}/` },
+        // Code scanning keys alerts by category: one per stack and runner, so dev and prod, plan and state never close each other's.
+        automationDetails: { id: `${(options.category ?? `appi-plan-${report.stack ?? "stack"}`).replace(/\/+$/, "")}/` },
         invocations: [invocation],
         originalUriBaseIds: { "%SRCROOT%": { description: { text: "The Pulumi project root (where Pulumi.yaml is)." } } },
         ...(vcs?.repositoryUri && vcs.commit ? { versionControlProvenance: [{ repositoryUri: vcs.repositoryUri, revisionId: vcs.commit, ...(vcs.branch ? { branch: vcs.branch } : {}) }] } : {}),

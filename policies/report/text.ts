@@ -139,7 +139,16 @@ export function formatText(report: Report, options: TextOptions = {}): string {
             lines.push(...(left.length + row[3].length <= width ? [left + row[3]] : [left.trimEnd(), ...wrap(row[3], "      ", width)]));
         }
         const legend = articleLegend(checked).map(([art, subject]) => `${art} ${subject}`);
-        if (legend.length) lines.push(...wrap(`APPI articles: ${legend.join("; ")}`, "", width));
+        // One legend entry is never split across lines.
+        let legendLine = "APPI articles:";
+        for (const [i, entry] of legend.entries()) {
+            const piece = `${entry}${i < legend.length - 1 ? ";" : ""}`;
+            if (legendLine.length + 1 + piece.length > width) {
+                lines.push(legendLine);
+                legendLine = `  ${piece}`;
+            } else legendLine = `${legendLine} ${piece}`;
+        }
+        if (legend.length) lines.push(legendLine);
     }
 
     if (report.unusedExemptions?.length) {

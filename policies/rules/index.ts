@@ -5,6 +5,7 @@ import { logGroupRetention } from "./cloudwatch/log-group-retention";
 import { codebuildProjectEncryptedCmk } from "./codebuild/codebuild-project-encrypted-cmk";
 import { codebuildProjectInVpc } from "./codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "./codebuild/codebuild-project-not-privileged";
+import { codebuildNoStoredCredentials } from "./codebuild/codebuild-no-stored-credentials";
 import { cognitoAdvancedSecurity } from "./cognito/cognito-advanced-security";
 import { cognitoDeletionProtection } from "./cognito/cognito-deletion-protection";
 import { cognitoMfa } from "./cognito/cognito-mfa";
@@ -53,6 +54,7 @@ import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { edgeTlsModern } from "./transit/edge-tls-modern";
 import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
 /** Every rule that reviews resources; `rules` adds the coverage rule over them. */
@@ -77,6 +79,7 @@ const reviewingRules: readonly Rule[] = [
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
     storeTlsInTransit,
+    edgeTlsModern,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,
@@ -94,6 +97,7 @@ const reviewingRules: readonly Rule[] = [
     kmsKeyRotation,
     // Keyless CI
     githubOidcTrustPinned,
+    codebuildNoStoredCredentials,
     // Audit trail
     logGroupRetention,
     vpcFlowLogsEnabled,

@@ -58,7 +58,7 @@ export function main(argv: string[]): number {
     }
     const code = exitCodeFor([report]);
     if (values["write-baseline"] !== undefined) deliver("audit", JSON.stringify(baselineOf([report]), null, 2), values["write-baseline"], "baseline");
-    deliver("audit", render(report, format, { artifact: file, output: values.output, commandLine: ["npm run audit --", ...argv].join(" "), exitCode: code }), values.output);
+    deliver("audit", render(report, format, { artifact: file, output: values.output, commandLine: ["npm run audit --", ...argv].join(" "), exitCode: code, analysis: "state" }), values.output);
     return code;
 }
 

@@ -265,6 +265,8 @@ export interface RenderContext {
     output?: string;
     commandLine?: string;
     exitCode?: number;
+    /** What was checked, for the SARIF category: the planned program or deployed state. */
+    analysis?: "plan" | "state";
 }
 
 export function render(report: Report, format: ReportFormat, context: RenderContext | string = {}): string {
@@ -275,7 +277,7 @@ export function render(report: Report, format: ReportFormat, context: RenderCont
         color: format === "text" && ctx.output === undefined && useColor(process.stdout),
         commandLine: ctx.commandLine,
         exitCode: ctx.exitCode,
-        ...(format === "sarif" ? { sourceControl: sourceControl() } : {}),
+        ...(format === "sarif" ? { sourceControl: sourceControl(), category: process.env.APPI_SARIF_CATEGORY || `appi-${ctx.analysis ?? "plan"}-${report.stack ?? "stack"}` } : {}),
         fullReport: process.env.APPI_FULL_REPORT_URL || undefined,
     };
     return formatReport(report, format, options);

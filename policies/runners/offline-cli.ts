@@ -4,6 +4,7 @@
 import { planStack } from "../../plan/run";
 import { listStacks } from "../../plan/stack-config";
 import { rules } from "../rules";
+import { STICKY_MARKER } from "../report/markdown";
 import { Report } from "../report/model";
 import {
     CommandSpec,
@@ -66,7 +67,9 @@ export async function main(argv: string[]): Promise<number> {
     if (values["write-baseline"] !== undefined) deliver("check", JSON.stringify(baselineOf(reports), null, 2), values["write-baseline"], "baseline");
     const commandLine = ["npm run check --", ...argv].join(" ");
     const separator = format === "markdown" ? "\n\n---\n\n" : "\n\n";
-    const text = reports.map((report) => render(report, format, { artifact: `Pulumi.${report.stack}.yaml`, output: values.output, commandLine, exitCode: exitCodeFor([report]) })).join(separator);
+    const rendered = reports.map((report) => render(report, format, { artifact: `Pulumi.${report.stack}.yaml`, output: values.output, commandLine, exitCode: exitCodeFor([report]) }));
+    // One comment for every stack: one sticky marker, at the top.
+    const text = rendered.map((r, i) => (i > 0 && format === "markdown" ? r.replace(`${STICKY_MARKER}\n`, "") : r)).join(separator);
     deliver("check", text, values.output);
     return code;
 }

@@ -35,14 +35,20 @@ export interface CheckOptions {
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 /**
- * URN -> the line of the program that declared it, from the SDK's source positions. The SDK
- * cannot place a resource created inside an anonymous callback (`cidrs.map(...)`): it gets
- * its nearest ancestor's line (the component's declaration), never line 1 of a config file.
+ * URN -> the line of the program that declared it, from the SDK's source positions and stack
+ * traces. A resource the SDK could not place at all gets its nearest ancestor's line (the
+ * component's declaration), never line 1 of a config file.
  */
 export function plannedLocations(planned: PlannedStack, projectRoot: string = PROJECT_ROOT): Map<string, SourceLocation> {
     const own = new Map<string, SourceLocation>();
     for (const r of planned.resources) {
-        const at = toSourceLocation(r.sourcePosition, projectRoot);
+        // The SDK's position, else the innermost frame of its stack trace inside the project
+        // (a provider's position is in the SDK; a callback's frame is one the SDK cannot parse).
+        let at = toSourceLocation(r.sourcePosition, projectRoot);
+        for (const frame of r.stackTrace ?? []) {
+            if (at) break;
+            at = toSourceLocation(frame, projectRoot);
+        }
         if (at) own.set(r.urn, at);
     }
     const parentOf = new Map(planned.resources.map((r) => [r.urn, r.parent]));

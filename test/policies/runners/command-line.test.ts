@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { main as benchMain } from "../../../bench/index";
+import { main as metricsMain } from "../../../compliance/metrics-cli";
+import { parseReplayArgs } from "../../../db/erasure-replay";
+import { main as crossguardConfigMain } from "../../../policies/runners/crossguard-config";
 import { DB_COMMAND, parseDbCommandLine } from "../../../db/cli";
 import { main as auditMain } from "../../../policies/runners/audit-cli";
 import { CommandSpec, helpText, parseCommandLine } from "../../../policies/runners/cli-support";
@@ -19,6 +22,7 @@ const COMMANDS: [string, (argv: string[]) => Promise<number> | number][] = [
     ["bench", benchMain],
     ["npm start", startMain],
     ["plan", planMain],
+    ["crossguard-config", crossguardConfigMain],
 ];
 
 describe("command lines: one parser for every command", () => {
@@ -56,6 +60,18 @@ describe("command lines: one parser for every command", () => {
         assert.throws(() => parseDbCommandLine(["drop"]), /unknown command "drop" \(one of migrate, status, test, retention\)/);
         assert.throws(() => parseDbCommandLine([]), /missing migrate\|status\|test\|retention/);
         assert.match(helpText(DB_COMMAND), /DATABASE_URL/);
+    });
+
+    it("db:replay-erasures and compliance:metrics use the same parser", async () => {
+        assert.deepEqual(parseReplayArgs(["--help"]), { help: true });
+        assert.throws(() => parseReplayArgs(["--from"]), /option --from needs a value/);
+        assert.throws(() => parseReplayArgs(["--from", "postgres://x/y", "--until", "now"]), /unknown option --until; see npm run db:replay-erasures -- --help/);
+        const help = await runInProcess("compliance:metrics", () => metricsMain(["--help"], {}));
+        assert.equal(help.code, 0);
+        assert.match(help.stdout, /^usage: npm run compliance:metrics -- \[--format FORMAT\]/);
+        const bad = await runInProcess("compliance:metrics", () => metricsMain(["--colour"], {}));
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /^compliance:metrics: unknown option --colour; see npm run compliance:metrics -- --help\n$/);
     });
 
     describe("parseCommandLine", () => {
