@@ -37,7 +37,7 @@ export interface IdentityArgs {
     dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
     dbName: pulumi.Input<string>;
-    /** Database user the triggers log in as through IAM auth (a `pii_write` member). */
+    /** Database user the triggers log in as through IAM auth (`signup_trigger`: a `pii_signup` member that can only create users). */
     dbUser: pulumi.Input<string>;
 
     /** PII application key (level 2 and the outer layer of level 3). */

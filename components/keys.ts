@@ -50,7 +50,8 @@ export class Keys extends pulumi.ComponentResource {
         });
         const usage = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
-        const dataServices = ["rds", "elasticache", "ec2", "secretsmanager", "sns", "codebuild", "lambda"];
+        // s3: the MigrationRunner's db-tasks bundle bucket (SSE-KMS), uploaded by the migrate workflow, read by CodeBuild.
+        const dataServices = ["rds", "elasticache", "ec2", "secretsmanager", "sns", "codebuild", "lambda", "s3"];
         const dataPolicy = pulumi.all([root, args.accountId, args.region]).apply(([rootArn, account, region]) => [
             accountAdministers(),
             {

@@ -11,9 +11,9 @@ var __commonJS = (cb, mod) => function __require() {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -162,15 +162,15 @@ var require_code = __commonJS({
       return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
     exports2.safeStringify = safeStringify;
-    function getProperty(key) {
-      return typeof key == "string" && exports2.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
+    function getProperty(key2) {
+      return typeof key2 == "string" && exports2.IDENTIFIER.test(key2) ? new _Code(`.${key2}`) : _`[${key2}]`;
     }
     exports2.getProperty = getProperty;
-    function getEsmExportName(key) {
-      if (typeof key == "string" && exports2.IDENTIFIER.test(key)) {
-        return new _Code(`${key}`);
+    function getEsmExportName(key2) {
+      if (typeof key2 == "string" && exports2.IDENTIFIER.test(key2)) {
+        return new _Code(`${key2}`);
       }
-      throw new Error(`CodeGen: invalid export name: ${key}, use explicit $id name mapping`);
+      throw new Error(`CodeGen: invalid export name: ${key2}, use explicit $id name mapping`);
     }
     exports2.getEsmExportName = getEsmExportName;
     function regexpCode(rx) {
@@ -797,11 +797,11 @@ var require_codegen = __commonJS({
       // returns code for object literal for the passed argument list of key-value pairs
       object(...keyValues) {
         const code = ["{"];
-        for (const [key, value] of keyValues) {
+        for (const [key2, value] of keyValues) {
           if (code.length > 1)
             code.push(",");
-          code.push(key);
-          if (key !== value || this.opts.es5) {
+          code.push(key2);
+          if (key2 !== value || this.opts.es5) {
             code.push(":");
             (0, code_1.addCodeArg)(code, value);
           }
@@ -1076,17 +1076,17 @@ var require_util = __commonJS({
       if (typeof schema === "boolean")
         return;
       const rules2 = self.RULES.keywords;
-      for (const key in schema) {
-        if (!rules2[key])
-          checkStrictMode(it, `unknown keyword: "${key}"`);
+      for (const key2 in schema) {
+        if (!rules2[key2])
+          checkStrictMode(it, `unknown keyword: "${key2}"`);
       }
     }
     exports2.checkUnknownRules = checkUnknownRules;
     function schemaHasRules(schema, rules2) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (rules2[key])
+      for (const key2 in schema)
+        if (rules2[key2])
           return true;
       return false;
     }
@@ -1094,8 +1094,8 @@ var require_util = __commonJS({
     function schemaHasRulesButRef(schema, RULES) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (key !== "$ref" && RULES.all[key])
+      for (const key2 in schema)
+        if (key2 !== "$ref" && RULES.all[key2])
           return true;
       return false;
     }
@@ -1673,8 +1673,8 @@ var require_defaults = __commonJS({
     function assignDefaults(it, ty) {
       const { properties, items } = it.schema;
       if (ty === "object" && properties) {
-        for (const key in properties) {
-          assignDefault(it, key, properties[key].default);
+        for (const key2 in properties) {
+          assignDefault(it, key2, properties[key2].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
         items.forEach((sch, i) => assignDefault(it, i, sch.default));
@@ -2058,8 +2058,8 @@ var require_fast_deep_equal = __commonJS({
         for (i = length; i-- !== 0; )
           if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
         for (i = length; i-- !== 0; ) {
-          var key = keys[i];
-          if (!equal(a[key], b[key])) return false;
+          var key2 = keys[i];
+          if (!equal(a[key2], b[key2])) return false;
         }
         return true;
       }
@@ -2131,20 +2131,20 @@ var require_json_schema_traverse = __commonJS({
     function _traverse(opts, pre, post, schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex) {
       if (schema && typeof schema == "object" && !Array.isArray(schema)) {
         pre(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
-        for (var key in schema) {
-          var sch = schema[key];
+        for (var key2 in schema) {
+          var sch = schema[key2];
           if (Array.isArray(sch)) {
-            if (key in traverse.arrayKeywords) {
+            if (key2 in traverse.arrayKeywords) {
               for (var i = 0; i < sch.length; i++)
-                _traverse(opts, pre, post, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema, jsonPtr, key, schema, i);
+                _traverse(opts, pre, post, sch[i], jsonPtr + "/" + key2 + "/" + i, rootSchema, jsonPtr, key2, schema, i);
             }
-          } else if (key in traverse.propsKeywords) {
+          } else if (key2 in traverse.propsKeywords) {
             if (sch && typeof sch == "object") {
               for (var prop in sch)
-                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key + "/" + escapeJsonPtr(prop), rootSchema, jsonPtr, key, schema, prop);
+                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key2 + "/" + escapeJsonPtr(prop), rootSchema, jsonPtr, key2, schema, prop);
             }
-          } else if (key in traverse.keywords || opts.allKeys && !(key in traverse.skipKeywords)) {
-            _traverse(opts, pre, post, sch, jsonPtr + "/" + key, rootSchema, jsonPtr, key, schema);
+          } else if (key2 in traverse.keywords || opts.allKeys && !(key2 in traverse.skipKeywords)) {
+            _traverse(opts, pre, post, sch, jsonPtr + "/" + key2, rootSchema, jsonPtr, key2, schema);
           }
         }
         post(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
@@ -2201,10 +2201,10 @@ var require_resolve = __commonJS({
       "$dynamicAnchor"
     ]);
     function hasRef(schema) {
-      for (const key in schema) {
-        if (REF_KEYWORDS.has(key))
+      for (const key2 in schema) {
+        if (REF_KEYWORDS.has(key2))
           return true;
-        const sch = schema[key];
+        const sch = schema[key2];
         if (Array.isArray(sch) && sch.some(hasRef))
           return true;
         if (typeof sch == "object" && hasRef(sch))
@@ -2214,14 +2214,14 @@ var require_resolve = __commonJS({
     }
     function countKeys(schema) {
       let count = 0;
-      for (const key in schema) {
-        if (key === "$ref")
+      for (const key2 in schema) {
+        if (key2 === "$ref")
           return Infinity;
         count++;
-        if (SIMPLE_INLINED.has(key))
+        if (SIMPLE_INLINED.has(key2))
           continue;
-        if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count += countKeys(sch));
+        if (typeof schema[key2] == "object") {
+          (0, util_1.eachItem)(schema[key2], (sch) => count += countKeys(sch));
         }
         if (count === Infinity)
           return Infinity;
@@ -2410,8 +2410,8 @@ var require_validate = __commonJS({
     function schemaCxtHasRules({ schema, self }) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (self.RULES.all[key])
+      for (const key2 in schema)
+        if (self.RULES.all[key2])
           return true;
       return false;
     }
@@ -4035,11 +4035,11 @@ var require_fast_uri = __commonJS({
     var URI_PARSE = /^(?:([^#/:?]+):)?(?:\/\/((?:([^#/?@]*)@)?(\[[^#/?\]]+\]|[^#/:?]*)(?::(\d*))?))?([^#?]*)(?:\?([^#]*))?(?:#((?:.|[\n\r])*))?/u;
     var AUTHORITY_PREFIX = /^(?:[^#/:?]+:)?\/\/([^/?#]*)/;
     var AUTHORITY_INTRODUCER_REGION = /^(?:[^#/:?]+:)?([/\\\t\n\r]*)/;
-    function getParseError(parsed, matches) {
-      if (matches[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
+    function getParseError(parsed2, matches) {
+      if (matches[2] !== void 0 && parsed2.path && parsed2.path[0] !== "/") {
         return 'URI path must start with "/" when authority is present.';
       }
-      if (typeof parsed.port === "number" && (parsed.port < 0 || parsed.port > 65535)) {
+      if (typeof parsed2.port === "number" && (parsed2.port < 0 || parsed2.port > 65535)) {
         return "URI port is malformed.";
       }
       return void 0;
@@ -4062,30 +4062,30 @@ var require_fast_uri = __commonJS({
       const host = matches[4];
       return hasMalformedPercentEncoding(matches[3]) || host !== void 0 && !isIPLiteral(host) && hasMalformedPercentEncoding(host) || hasMalformedPercentEncoding(matches[6]) || hasMalformedPercentEncoding(matches[7]) || hasMalformedPercentEncoding(matches[8]);
     }
-    function canonicalizeHost(parsed, options, schemeHandler, isIP) {
-      if (hasForbiddenDomainHost(parsed, options, schemeHandler, isIP)) {
-        parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+    function canonicalizeHost(parsed2, options, schemeHandler, isIP) {
+      if (hasForbiddenDomainHost(parsed2, options, schemeHandler, isIP)) {
+        parsed2.error = parsed2.error || MALFORMED_HOST_ERROR;
         return true;
       }
-      if (!options.unicodeSupport && (!schemeHandler || !schemeHandler.unicodeSupport) && parsed.host && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && isIP === false && nonSimpleDomain(parsed.host)) {
+      if (!options.unicodeSupport && (!schemeHandler || !schemeHandler.unicodeSupport) && parsed2.host && !isIPLiteral(parsed2.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && isIP === false && nonSimpleDomain(parsed2.host)) {
         let url;
         try {
-          url = new URL("http://" + parsed.host);
+          url = new URL("http://" + parsed2.host);
         } catch (e) {
-          parsed.error = parsed.error || "Host's domain name can not be converted to ASCII: " + e;
+          parsed2.error = parsed2.error || "Host's domain name can not be converted to ASCII: " + e;
           return true;
         }
         if (!isHostOnlyURL(url)) {
-          parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+          parsed2.error = parsed2.error || MALFORMED_HOST_ERROR;
           return true;
         }
-        parsed.host = url.hostname;
+        parsed2.host = url.hostname;
       }
       return false;
     }
-    function hasForbiddenDomainHost(parsed, options, schemeHandler, isIP) {
+    function hasForbiddenDomainHost(parsed2, options, schemeHandler, isIP) {
       return Boolean(
-        parsed.host && isIP === false && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && FORBIDDEN_DOMAIN_HOST_CHARACTER.test(parsed.host)
+        parsed2.host && isIP === false && !isIPLiteral(parsed2.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && FORBIDDEN_DOMAIN_HOST_CHARACTER.test(parsed2.host)
       );
     }
     function isHostOnlyURL(url) {
@@ -4093,7 +4093,7 @@ var require_fast_uri = __commonJS({
     }
     function parseWithStatus(uri, opts) {
       const options = Object.assign({}, opts);
-      const parsed = {
+      const parsed2 = {
         scheme: void 0,
         userinfo: void 0,
         host: "",
@@ -4118,7 +4118,7 @@ var require_fast_uri = __commonJS({
       }
       const authorityMatch = uri.match(AUTHORITY_PREFIX);
       if (authorityMatch !== null && authorityMatch[1].indexOf("\\") !== -1) {
-        parsed.error = "URI authority must not contain a literal backslash.";
+        parsed2.error = "URI authority must not contain a literal backslash.";
         malformedAuthorityOrPort = true;
       }
       const introducerMatch = uri.match(AUTHORITY_INTRODUCER_REGION);
@@ -4127,104 +4127,104 @@ var require_fast_uri = __commonJS({
         const normalizedRegion = region2.replace(/[\t\n\r]/g, "");
         if (normalizedRegion.length >= 2) {
           if (normalizedRegion.slice(0, 2) !== "//") {
-            parsed.error = parsed.error || "URI authority must not contain a literal backslash.";
+            parsed2.error = parsed2.error || "URI authority must not contain a literal backslash.";
             malformedAuthorityOrPort = true;
           } else if (region2.length !== normalizedRegion.length) {
-            parsed.error = parsed.error || "URI authority introducer must not contain whitespace.";
+            parsed2.error = parsed2.error || "URI authority introducer must not contain whitespace.";
             malformedAuthorityOrPort = true;
           }
         }
       }
       const matches = uri.match(URI_PARSE);
       if (matches) {
-        parsed.scheme = matches[1];
-        parsed.userinfo = matches[3];
-        parsed.host = matches[4];
-        parsed.port = parseInt(matches[5], 10);
-        parsed.path = matches[6] || "";
-        parsed.query = matches[7];
-        parsed.fragment = matches[8];
-        if (parsed.scheme !== void 0) {
-          if (VALID_SCHEME.test(parsed.scheme)) {
-            parsed.scheme = parsed.scheme.toLowerCase();
+        parsed2.scheme = matches[1];
+        parsed2.userinfo = matches[3];
+        parsed2.host = matches[4];
+        parsed2.port = parseInt(matches[5], 10);
+        parsed2.path = matches[6] || "";
+        parsed2.query = matches[7];
+        parsed2.fragment = matches[8];
+        if (parsed2.scheme !== void 0) {
+          if (VALID_SCHEME.test(parsed2.scheme)) {
+            parsed2.scheme = parsed2.scheme.toLowerCase();
           } else {
-            parsed.error = parsed.error || MALFORMED_SCHEME_ERROR;
+            parsed2.error = parsed2.error || MALFORMED_SCHEME_ERROR;
             malformedScheme = true;
           }
         }
         malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches);
         if (malformedPercentEncoding) {
-          parsed.error = parsed.error || "URI contains malformed percent-encoding.";
+          parsed2.error = parsed2.error || "URI contains malformed percent-encoding.";
         }
-        if (isNaN(parsed.port)) {
-          parsed.port = matches[5];
+        if (isNaN(parsed2.port)) {
+          parsed2.port = matches[5];
         }
-        const parseError = getParseError(parsed, matches);
+        const parseError = getParseError(parsed2, matches);
         if (parseError !== void 0) {
-          parsed.error = parsed.error || parseError;
+          parsed2.error = parsed2.error || parseError;
           malformedAuthorityOrPort = true;
         }
-        if (parsed.host) {
-          const ipv4result = isIPv4(parsed.host);
+        if (parsed2.host) {
+          const ipv4result = isIPv4(parsed2.host);
           if (ipv4result === false) {
-            const bracketedIPLiteral = isIPLiteral(parsed.host);
-            const hasIPLiteralBracket = parsed.host.indexOf("[") !== -1 || parsed.host.indexOf("]") !== -1;
-            const ipv6result = normalizeIPv6(parsed.host);
+            const bracketedIPLiteral = isIPLiteral(parsed2.host);
+            const hasIPLiteralBracket = parsed2.host.indexOf("[") !== -1 || parsed2.host.indexOf("]") !== -1;
+            const ipv6result = normalizeIPv6(parsed2.host);
             isIP = ipv6result.isIPV6 || ipv6result.isIPVFuture === true;
             malformedIPLiteral = hasIPLiteralBracket && (!bracketedIPLiteral || ipv6result.error === true);
-            parsed.host = isIP ? ipv6result.host : ipv6result.host.toLowerCase();
+            parsed2.host = isIP ? ipv6result.host : ipv6result.host.toLowerCase();
             if (malformedIPLiteral) {
-              parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+              parsed2.error = parsed2.error || MALFORMED_HOST_ERROR;
               malformedAuthorityOrPort = true;
             }
           } else {
             isIP = true;
           }
         }
-        if (parsed.scheme === void 0 && parsed.userinfo === void 0 && parsed.host === void 0 && parsed.port === void 0 && parsed.query === void 0 && !parsed.path) {
-          parsed.reference = "same-document";
-        } else if (parsed.scheme === void 0) {
-          parsed.reference = "relative";
-        } else if (parsed.fragment === void 0) {
-          parsed.reference = "absolute";
+        if (parsed2.scheme === void 0 && parsed2.userinfo === void 0 && parsed2.host === void 0 && parsed2.port === void 0 && parsed2.query === void 0 && !parsed2.path) {
+          parsed2.reference = "same-document";
+        } else if (parsed2.scheme === void 0) {
+          parsed2.reference = "relative";
+        } else if (parsed2.fragment === void 0) {
+          parsed2.reference = "absolute";
         } else {
-          parsed.reference = "uri";
+          parsed2.reference = "uri";
         }
-        if (options.reference && options.reference !== "suffix" && options.reference !== parsed.reference) {
-          parsed.error = parsed.error || "URI is not a " + options.reference + " reference.";
+        if (options.reference && options.reference !== "suffix" && options.reference !== parsed2.reference) {
+          parsed2.error = parsed2.error || "URI is not a " + options.reference + " reference.";
         }
-        const schemeHandler = getSchemeHandler(options.scheme || parsed.scheme);
+        const schemeHandler = getSchemeHandler(options.scheme || parsed2.scheme);
         if (!malformedIPLiteral) {
-          malformedHost = canonicalizeHost(parsed, options, schemeHandler, isIP);
+          malformedHost = canonicalizeHost(parsed2, options, schemeHandler, isIP);
         }
-        if (uri.indexOf("%") !== -1 && parsed.host !== void 0 && !malformedIPLiteral) {
-          let host = isIP ? parsed.host : normalizePercentEncoding(parsed.host, true);
+        if (uri.indexOf("%") !== -1 && parsed2.host !== void 0 && !malformedIPLiteral) {
+          let host = isIP ? parsed2.host : normalizePercentEncoding(parsed2.host, true);
           if (!isIP) {
             host = normalizePercentEncoding(host.toLowerCase());
           }
-          parsed.host = isIP || options.scheme !== "null" ? reescapeHostDelimiters(host, isIP) : host;
+          parsed2.host = isIP || options.scheme !== "null" ? reescapeHostDelimiters(host, isIP) : host;
         }
         if (!schemeHandler || schemeHandler && !schemeHandler.skipNormalize) {
-          if (parsed.path) {
-            parsed.path = normalizePathEncoding(parsed.path);
+          if (parsed2.path) {
+            parsed2.path = normalizePathEncoding(parsed2.path);
           }
-          if (parsed.query) {
-            parsed.query = normalizeQueryFragmentEncoding(parsed.query);
+          if (parsed2.query) {
+            parsed2.query = normalizeQueryFragmentEncoding(parsed2.query);
           }
-          if (parsed.fragment) {
-            parsed.fragment = normalizeQueryFragmentEncoding(parsed.fragment);
+          if (parsed2.fragment) {
+            parsed2.fragment = normalizeQueryFragmentEncoding(parsed2.fragment);
           }
         }
         if (schemeHandler && schemeHandler.parse) {
-          schemeHandler.parse(parsed, options);
-          if (schemeHandler === SCHEMES.urn && parsed.nid === void 0) {
+          schemeHandler.parse(parsed2, options);
+          if (schemeHandler === SCHEMES.urn && parsed2.nid === void 0) {
             malformedSchemeSpecific = true;
           }
         }
       } else {
-        parsed.error = parsed.error || "URI can not be parsed.";
+        parsed2.error = parsed2.error || "URI can not be parsed.";
       }
-      return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
+      return { parsed: parsed2, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
     function parse(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
@@ -4233,9 +4233,9 @@ var require_fast_uri = __commonJS({
       return normalizeStringWithStatus(uri, opts).normalized;
     }
     function normalizeStringWithStatus(uri, opts) {
-      const { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri, opts);
+      const { parsed: parsed2, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri, opts);
       return {
-        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri : serialize(parsed, opts),
+        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri : serialize(parsed2, opts),
         malformedAuthorityOrPort,
         malformedPercentEncoding,
         malformedSchemeSpecific,
@@ -4506,7 +4506,7 @@ var require_core = __commonJS({
         }
       }
       // Adds schema to the instance
-      addSchema(schema, key, _meta, _validateSchema = this.opts.validateSchema) {
+      addSchema(schema, key2, _meta, _validateSchema = this.opts.validateSchema) {
         if (Array.isArray(schema)) {
           for (const sch of schema)
             this.addSchema(sch, void 0, _meta, _validateSchema);
@@ -4520,15 +4520,15 @@ var require_core = __commonJS({
             throw new Error(`schema ${schemaId} must be string`);
           }
         }
-        key = (0, resolve_1.normalizeId)(key || id);
-        this._checkUnique(key);
-        this.schemas[key] = this._addSchema(schema, _meta, key, _validateSchema, true);
+        key2 = (0, resolve_1.normalizeId)(key2 || id);
+        this._checkUnique(key2);
+        this.schemas[key2] = this._addSchema(schema, _meta, key2, _validateSchema, true);
         return this;
       }
       // Add schema that will be used to validate other schemas
       // options in META_IGNORE_OPTIONS are alway set to false
-      addMetaSchema(schema, key, _validateSchema = this.opts.validateSchema) {
-        this.addSchema(schema, key, true, _validateSchema);
+      addMetaSchema(schema, key2, _validateSchema = this.opts.validateSchema) {
+        this.addSchema(schema, key2, true, _validateSchema);
         return this;
       }
       //  Validate schema against its meta-schema
@@ -4684,14 +4684,14 @@ var require_core = __commonJS({
           let keywords = metaSchema;
           for (const seg of segments)
             keywords = keywords[seg];
-          for (const key in rules2) {
-            const rule = rules2[key];
+          for (const key2 in rules2) {
+            const rule = rules2[key2];
             if (typeof rule != "object")
               continue;
             const { $data } = rule.definition;
-            const schema = keywords[key];
+            const schema = keywords[key2];
             if ($data && schema)
-              keywords[key] = schemaOrData(schema);
+              keywords[key2] = schemaOrData(schema);
           }
         }
         return metaSchema;
@@ -4764,10 +4764,10 @@ var require_core = __commonJS({
     Ajv3.MissingRefError = ref_error_1.default;
     exports2.default = Ajv3;
     function checkOptions(checkOpts, options, msg, log = "error") {
-      for (const key in checkOpts) {
-        const opt = key;
+      for (const key2 in checkOpts) {
+        const opt = key2;
         if (opt in options)
-          this.logger[log](`${msg}: option ${key}. ${checkOpts[opt]}`);
+          this.logger[log](`${msg}: option ${key2}. ${checkOpts[opt]}`);
       }
     }
     function getSchEnv(keyRef) {
@@ -4781,8 +4781,8 @@ var require_core = __commonJS({
       if (Array.isArray(optsSchemas))
         this.addSchema(optsSchemas);
       else
-        for (const key in optsSchemas)
-          this.addSchema(optsSchemas[key], key);
+        for (const key2 in optsSchemas)
+          this.addSchema(optsSchemas[key2], key2);
     }
     function addInitialFormats() {
       for (const name in this.opts.formats) {
@@ -5830,11 +5830,11 @@ var require_dependencies = __commonJS({
     function splitDependencies({ schema }) {
       const propertyDeps = {};
       const schemaDeps = {};
-      for (const key in schema) {
-        if (key === "__proto__")
+      for (const key2 in schema) {
+        if (key2 === "__proto__")
           continue;
-        const deps = Array.isArray(schema[key]) ? propertyDeps : schemaDeps;
-        deps[key] = schema[key];
+        const deps = Array.isArray(schema[key2]) ? propertyDeps : schemaDeps;
+        deps[key2] = schema[key2];
       }
       return [propertyDeps, schemaDeps];
     }
@@ -5911,13 +5911,13 @@ var require_propertyNames = __commonJS({
         if ((0, util_1.alwaysValidSchema)(it, schema))
           return;
         const valid = gen.name("valid");
-        gen.forIn("key", data, (key) => {
-          cxt.setParams({ propertyName: key });
+        gen.forIn("key", data, (key2) => {
+          cxt.setParams({ propertyName: key2 });
           cxt.subschema({
             keyword: "propertyNames",
-            data: key,
+            data: key2,
             dataTypes: ["string"],
-            propertyName: key,
+            propertyName: key2,
             compositeRule: true
           }, valid);
           gen.if((0, codegen_1.not)(valid), () => {
@@ -5966,38 +5966,38 @@ var require_additionalProperties = __commonJS({
         checkAdditionalProperties();
         cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
         function checkAdditionalProperties() {
-          gen.forIn("key", data, (key) => {
+          gen.forIn("key", data, (key2) => {
             if (!props.length && !patProps.length)
-              additionalPropertyCode(key);
+              additionalPropertyCode(key2);
             else
-              gen.if(isAdditional(key), () => additionalPropertyCode(key));
+              gen.if(isAdditional(key2), () => additionalPropertyCode(key2));
           });
         }
-        function isAdditional(key) {
+        function isAdditional(key2) {
           let definedProp;
           if (props.length > 8) {
             const propsSchema = (0, util_1.schemaRefOrVal)(it, parentSchema.properties, "properties");
-            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key);
+            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key2);
           } else if (props.length) {
-            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key} === ${p}`));
+            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key2} === ${p}`));
           } else {
             definedProp = codegen_1.nil;
           }
           if (patProps.length) {
-            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key})`));
+            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key2})`));
           }
           return (0, codegen_1.not)(definedProp);
         }
-        function deleteAdditional(key) {
-          gen.code((0, codegen_1._)`delete ${data}[${key}]`);
+        function deleteAdditional(key2) {
+          gen.code((0, codegen_1._)`delete ${data}[${key2}]`);
         }
-        function additionalPropertyCode(key) {
+        function additionalPropertyCode(key2) {
           if (opts.removeAdditional === "all" || opts.removeAdditional && schema === false) {
-            deleteAdditional(key);
+            deleteAdditional(key2);
             return;
           }
           if (schema === false) {
-            cxt.setParams({ additionalProperty: key });
+            cxt.setParams({ additionalProperty: key2 });
             cxt.error();
             if (!allErrors)
               gen.break();
@@ -6006,22 +6006,22 @@ var require_additionalProperties = __commonJS({
           if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
             const valid = gen.name("valid");
             if (opts.removeAdditional === "failing") {
-              applyAdditionalSchema(key, valid, false);
+              applyAdditionalSchema(key2, valid, false);
               gen.if((0, codegen_1.not)(valid), () => {
                 cxt.reset();
-                deleteAdditional(key);
+                deleteAdditional(key2);
               });
             } else {
-              applyAdditionalSchema(key, valid);
+              applyAdditionalSchema(key2, valid);
               if (!allErrors)
                 gen.if((0, codegen_1.not)(valid), () => gen.break());
             }
           }
         }
-        function applyAdditionalSchema(key, valid, errors) {
+        function applyAdditionalSchema(key2, valid, errors) {
           const subschema = {
             keyword: "additionalProperties",
-            dataProp: key,
+            dataProp: key2,
             dataPropType: util_1.Type.Str
           };
           if (errors === false) {
@@ -6146,19 +6146,19 @@ var require_patternProperties = __commonJS({
           }
         }
         function validateProperties(pat) {
-          gen.forIn("key", data, (key) => {
-            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key})`, () => {
+          gen.forIn("key", data, (key2) => {
+            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key2})`, () => {
               const alwaysValid = alwaysValidPatterns.includes(pat);
               if (!alwaysValid) {
                 cxt.subschema({
                   keyword: "patternProperties",
                   schemaProp: pat,
-                  dataProp: key,
+                  dataProp: key2,
                   dataPropType: util_2.Type.Str
                 }, valid);
               }
               if (it.opts.unevaluated && props !== true) {
-                gen.assign((0, codegen_1._)`${props}[${key}]`, true);
+                gen.assign((0, codegen_1._)`${props}[${key2}]`, true);
               } else if (!alwaysValid && !it.allErrors) {
                 gen.if((0, codegen_1.not)(valid), () => gen.break());
               }
@@ -7233,13 +7233,13 @@ var require_ipaddr = __commonJS({
         if (match = string.match(/^(.+)\/(\d+)$/)) {
           const maskLength = parseInt(match[2]);
           if (maskLength >= 0 && maskLength <= 32) {
-            const parsed = [this.parse(match[1]), maskLength];
-            Object.defineProperty(parsed, "toString", {
+            const parsed2 = [this.parse(match[1]), maskLength];
+            Object.defineProperty(parsed2, "toString", {
               value: function() {
                 return this.join("/");
               }
             });
-            return parsed;
+            return parsed2;
           }
         }
         throw new Error("ipaddr: string is not formatted like an IPv4 CIDR range");
@@ -7598,17 +7598,17 @@ var require_ipaddr = __commonJS({
         return new this(addr.parts, addr.zoneId);
       };
       ipaddr2.IPv6.parseCIDR = function(string) {
-        let maskLength, match, parsed;
+        let maskLength, match, parsed2;
         if (match = string.match(/^(.+)\/(\d+)$/)) {
           maskLength = parseInt(match[2]);
           if (maskLength >= 0 && maskLength <= 128) {
-            parsed = [this.parse(match[1]), maskLength];
-            Object.defineProperty(parsed, "toString", {
+            parsed2 = [this.parse(match[1]), maskLength];
+            Object.defineProperty(parsed2, "toString", {
               value: function() {
                 return this.join("/");
               }
             });
-            return parsed;
+            return parsed2;
           }
         }
         throw new Error("ipaddr: string is not formatted like an IPv6 CIDR range");
@@ -7919,12 +7919,12 @@ function effectiveRegion(props, provider, stackRegion) {
 // core/stack-view.ts
 var HANDLE_PROPS = ["id", "arn", "name", "bucket", "identifier", "clusterIdentifier", "replicationGroupId", "keyId", "url"];
 var NONE = Object.freeze([]);
-function addHandle(index, key, resource) {
-  if (typeof key !== "string" || key === "") return;
-  const found = index.get(key);
-  if (found === void 0) index.set(key, resource);
+function addHandle(index, key2, resource) {
+  if (typeof key2 !== "string" || key2 === "") return;
+  const found = index.get(key2);
+  if (found === void 0) index.set(key2, resource);
   else if (found === resource) return;
-  else if (!Array.isArray(found)) index.set(key, [found, resource]);
+  else if (!Array.isArray(found)) index.set(key2, [found, resource]);
   else if (!found.includes(resource)) found.push(resource);
 }
 function addPhysicalHandles(index, resource) {
@@ -8055,12 +8055,12 @@ function normaliseValue(raw) {
     }
     if ("value" in obj) return new SecretValue(normaliseValue(obj.value), true);
     if (typeof obj.plaintext === "string") {
-      let parsed = obj.plaintext;
+      let parsed2 = obj.plaintext;
       try {
-        parsed = JSON.parse(obj.plaintext);
+        parsed2 = JSON.parse(obj.plaintext);
       } catch {
       }
-      return new SecretValue(normaliseValue(parsed), true);
+      return new SecretValue(normaliseValue(parsed2), true);
     }
     return new SecretValue(void 0, false);
   }
@@ -8073,7 +8073,7 @@ function normaliseValue(raw) {
     return id !== void 0 && id !== "" ? id : normaliseValue(obj.urn);
   }
   const out = {};
-  for (const key of Object.keys(obj)) out[key] = normaliseValue(obj[key]);
+  for (const key2 of Object.keys(obj)) out[key2] = normaliseValue(obj[key2]);
   return out;
 }
 function normaliseProps(raw) {
@@ -8338,6 +8338,10 @@ function readObjects(props, path) {
   }
   return items;
 }
+function readTags(props, path = "tags") {
+  const value = readObject(props, path);
+  return value ? { ...value } : {};
+}
 
 // core/rule.ts
 var COMPLIANT = Object.freeze({ kind: "compliant" });
@@ -8433,9 +8437,9 @@ function classifyKey(props, path, stack) {
   }
   return { kind: "customer-managed", ref: value };
 }
-function cmkProblem(what, key, property) {
-  if (key.kind === "customer-managed") return void 0;
-  if (key.kind === "aws-managed") return `${what} is encrypted with the AWS-managed key ${key.ref}; set ${property} to a customer-managed KMS key`;
+function cmkProblem(what, key2, property) {
+  if (key2.kind === "customer-managed") return void 0;
+  if (key2.kind === "aws-managed") return `${what} is encrypted with the AWS-managed key ${key2.ref}; set ${property} to a customer-managed KMS key`;
   return `${what} sets no ${property}, so it uses an AWS-managed key; set ${property} to a customer-managed KMS key`;
 }
 
@@ -8518,6 +8522,34 @@ var codebuildProjectNotPrivileged = defineResourceRule({
   resourceTypes: ["aws:codebuild/project:Project"],
   check(resource) {
     return failIf([readBool(resource.props, "environment.privilegedMode", false) && "the build runs in privileged mode"]);
+  }
+});
+
+// rules/codebuild/codebuild-no-stored-credentials.ts
+var CREDENTIAL_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
+function credentialInUrl(location) {
+  if (!location) return false;
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+@/i.test(location.trim());
+}
+var codebuildNoStoredCredentials = defineResourceRule({
+  id: "codebuild-no-stored-credentials",
+  title: "CodeBuild projects store no credentials in their source URLs or plaintext environment variables",
+  description: "No source or secondary source location carries a user name or token (https://user:token@...), and no environment variable named like a credential (password, secret, token, API or access key) has type PLAINTEXT (the default): the project definition is readable by anyone with codebuild:BatchGetProjects and is kept in the Pulumi state.",
+  appi: APPI.accessControl,
+  securityHub: ["CodeBuild.1", "CodeBuild.2"],
+  severity: "critical",
+  remediation: "Fetch private source without a stored credential (an S3 bundle uploaded by the workflow, or a CodeConnections connection), and give credentials to the build as environment variables of type SECRETS_MANAGER or PARAMETER_STORE, or through the service role (IAM database authentication).",
+  defaultEnforcement: "mandatory",
+  resourceTypes: ["aws:codebuild/project:Project"],
+  check(resource) {
+    const sources = [readObject(resource.props, "source"), ...readObjects(resource.props, "secondarySources")].filter((s) => s !== void 0);
+    const problems = sources.map((source, i) => credentialInUrl(readString(source, "location")) && `${i === 0 ? "the source" : `secondary source ${i}`} location carries a credential (user:token@)`);
+    for (const variable of readObjects(resource.props, "environment.environmentVariables")) {
+      const name = readString(variable, "name") ?? "";
+      const type = readString(variable, "type") ?? "PLAINTEXT";
+      if (type === "PLAINTEXT" && CREDENTIAL_NAME.test(name)) problems.push(`environment variable ${name} is PLAINTEXT: a credential stored in the project definition`);
+    }
+    return failIf(problems);
   }
 });
 
@@ -8633,15 +8665,15 @@ var defaultSecurityGroupClosed = defineResourceRule({
 function accountDefaults(stack, resource) {
   const sameRegion = (r) => r.region === resource.region;
   const encrypted = stack.ofType("aws:ebs/encryptionByDefault:EncryptionByDefault").some((r) => sameRegion(r) && readBool(r.props, "enabled", true));
-  const key = stack.ofType("aws:ebs/defaultKmsKey:DefaultKmsKey").find(sameRegion);
-  return { encrypted, key: key?.props };
+  const key2 = stack.ofType("aws:ebs/defaultKmsKey:DefaultKmsKey").find(sameRegion);
+  return { encrypted, key: key2?.props };
 }
 function checkDevice(device, what, stack, defaults) {
   const encrypted = readBool(device, "encrypted", defaults.encrypted);
   if (!encrypted) return `${what} is not encrypted`;
-  let key = classifyKey(device, "kmsKeyId", stack);
-  if (key.kind === "none" && defaults.key) key = classifyKey(defaults.key, "keyArn", stack);
-  return cmkProblem(what, key, "kmsKeyId");
+  let key2 = classifyKey(device, "kmsKeyId", stack);
+  if (key2.kind === "none" && defaults.key) key2 = classifyKey(defaults.key, "keyArn", stack);
+  return cmkProblem(what, key2, "kmsKeyId");
 }
 var ebsEncryptedCmk = defineResourceRule({
   id: "ebs-encrypted-cmk",
@@ -8738,13 +8770,13 @@ function isPublicCidr(cidr) {
   const text = cidr.trim();
   const cached = publicCache.get(text);
   if (cached !== void 0) return cached;
-  let parsed;
+  let parsed2;
   try {
-    parsed = rangeOf(text.includes("/") ? text : `${text}/${text.includes(":") ? 128 : 32}`);
+    parsed2 = rangeOf(text.includes("/") ? text : `${text}/${text.includes(":") ? 128 : 32}`);
   } catch {
     throw new TypeError(`${JSON.stringify(cidr)} is not a CIDR block`);
   }
-  const answer = escapes(parsed.range, parsed.v6 ? NON_PUBLIC_V6 : NON_PUBLIC_V4);
+  const answer = escapes(parsed2.range, parsed2.v6 ? NON_PUBLIC_V6 : NON_PUBLIC_V4);
   if (publicCache.size > 4096) publicCache.clear();
   publicCache.set(text, answer);
   return answer;
@@ -8911,9 +8943,9 @@ function buildIndex2(stack, referrerType, prop) {
 function referrersOf(stack, referrerType, prop, target2) {
   let perStack = indexes2.get(stack);
   if (!perStack) indexes2.set(stack, perStack = /* @__PURE__ */ new Map());
-  const key = `${referrerType}\0${prop}`;
-  let index = perStack.get(key);
-  if (!index) perStack.set(key, index = buildIndex2(stack, referrerType, prop));
+  const key2 = `${referrerType}\0${prop}`;
+  let index = perStack.get(key2);
+  if (!index) perStack.set(key2, index = buildIndex2(stack, referrerType, prop));
   const found = index.byTarget.get(target2);
   if (found?.length) return found;
   if (index.unresolved.length) {
@@ -9096,11 +9128,11 @@ function publicSubnetReason(stack, subnetRef, path) {
 }
 
 // rules/_shared/subnets.ts
-function subnetsNotPublic(props, key, stack) {
-  const value = read(props, key);
+function subnetsNotPublic(props, key2, stack) {
+  const value = read(props, key2);
   const subnets = value === void 0 || value === null ? [] : Array.isArray(value) ? value : [value];
-  if (!subnets.length) return failIf([`${key} is empty, so the subnets cannot be shown to be private`]);
-  return combine(subnets.map((ref, i) => () => failIf([publicSubnetReason(stack, ref, `${key}[${i}]`)])));
+  if (!subnets.length) return failIf([`${key2} is empty, so the subnets cannot be shown to be private`]);
+  return combine(subnets.map((ref, i) => () => failIf([publicSubnetReason(stack, ref, `${key2}[${i}]`)])));
 }
 
 // rules/elasticache/cache-subnet-group-private.ts
@@ -9334,6 +9366,8 @@ var FLOWS = [
     ]
   },
   { type: "aws:cloudwatch/metricStream:MetricStream", flows: [target("firehoseArn", "metric stream destination")] },
+  // Private connections: an endpoint's service (com.amazonaws.REGION.svc) and a cross-region endpoint's serviceRegion
+  { type: "aws:ec2/vpcEndpoint:VpcEndpoint", flows: [target("serviceName", "endpoint service"), region("serviceRegion", "endpoint service region")] },
   // Log destinations
   { type: "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", flows: [target("destinationArn", "log subscription destination")] },
   { type: "aws:cloudwatch/logDestination:LogDestination", flows: [target("targetArn", "log destination target")] },
@@ -9362,18 +9396,25 @@ function regionOfResource(resource, how) {
 function placeTarget(value, bare, stack) {
   const arn = ARN_RE.exec(value);
   if (arn) {
-    const [, , service, arnRegion2, , rest] = arn;
+    const [, , service2, arnRegion2, , rest] = arn;
     if (arnRegion2) return { kind: "region", region: arnRegion2, how: "from the ARN" };
-    if (service === "s3") {
+    if (service2 === "s3") {
       const bucketName = rest.replace(/^\/*/, "").split("/")[0];
       const bucket = resolveOfType(stack, value, S3_BUCKETS) ?? resolveOfType(stack, bucketName, S3_BUCKETS);
       if (bucket) return regionOfResource(bucket, `bucket ${bucket.name} of this stack`);
       return { kind: "unknown", message: `destination ${value} is not in this stack (S3 ARNs carry no region), so its region could not be checked` };
     }
-    if (GLOBAL_SERVICES.has(service)) return { kind: "no-region" };
-    if (service === "scheduler" && rest.startsWith("aws-sdk:")) return { kind: "no-region" };
+    if (GLOBAL_SERVICES.has(service2)) return { kind: "no-region" };
+    if (service2 === "scheduler" && rest.startsWith("aws-sdk:")) return { kind: "no-region" };
     return { kind: "unknown", message: `${value} names no region, so where it sends data could not be checked` };
   }
+  const service = /^(?:com|cn\.com)\.amazonaws\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\./.exec(value);
+  if (service) return { kind: "region", region: service[1], how: "from the service name" };
+  if (value.startsWith("com.amazonaws.vpce.")) {
+    const m = /^com\.amazonaws\.vpce\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\./.exec(value);
+    return m ? { kind: "region", region: m[1], how: "from the endpoint service name" } : { kind: "no-region" };
+  }
+  if (value.startsWith("com.amazonaws.")) return { kind: "unknown", message: `service ${value} names no region, so where it sends data could not be checked` };
   const host = hostOf(value);
   if (host) {
     if (!isAwsHost(host)) return { kind: "outside-aws", host };
@@ -9589,7 +9630,7 @@ function parsePolicyDocument(value, path) {
         const b = known(block, `${path}.Statement[${i}].Condition.${operator}`);
         if (!b || typeof b !== "object" || Array.isArray(b)) continue;
         const keys = {};
-        for (const [key, values] of Object.entries(b)) keys[key.toLowerCase()] = list(values);
+        for (const [key2, values] of Object.entries(b)) keys[key2.toLowerCase()] = list(values);
         conditions[operator] = keys;
       }
     }
@@ -9598,17 +9639,62 @@ function parsePolicyDocument(value, path) {
       return typeof v === "string" ? v : String(v);
     });
     const effect = known(st.Effect, `${path}.Statement[${i}].Effect`);
-    return { effect: typeof effect === "string" ? effect : "Allow", actions, principals, conditions };
+    return { effect: typeof effect === "string" ? effect : "Allow", actions, principals, conditions, notPrincipal: st.NotPrincipal !== void 0 };
   });
 }
-function conditionValues(statement, key, operators) {
+function conditionValues(statement, key2, operators) {
   const out = [];
   for (const [operator, keys] of Object.entries(statement.conditions)) {
     if (!operators.includes(operator)) continue;
-    const values = keys[key.toLowerCase()];
+    const values = keys[key2.toLowerCase()];
     if (values) out.push({ operator, values });
   }
   return out;
+}
+var RESTRICTING_KEYS = new Set(
+  [
+    "aws:SourceArn",
+    "aws:SourceAccount",
+    "aws:SourceOwner",
+    "aws:SourceOrgID",
+    "aws:SourceOrgPaths",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalOrgPaths",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:userid",
+    "aws:username",
+    "kms:CallerAccount",
+    "sns:Endpoint"
+  ].map((k) => k.toLowerCase())
+);
+var MATCHING_OPERATORS = /^(ForAnyValue:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/i;
+function isWildcardValue(value) {
+  if (!/[*?]/.test(value)) return false;
+  const arn = /^arn:[^:]*:[^:]*:[^:]*:([^:]*):/.exec(value);
+  return !(arn && /^\d{12}$/.test(arn[1]));
+}
+function restrictingCondition(statement, isPublicCidr2) {
+  for (const [operator, keys] of Object.entries(statement.conditions)) {
+    for (const [key2, values] of Object.entries(keys)) {
+      const strings = values.map((v) => known(v, `Condition.${operator}.${key2}`)).filter((v) => typeof v === "string");
+      if (!strings.length) continue;
+      if (RESTRICTING_KEYS.has(key2) && MATCHING_OPERATORS.test(operator) && !strings.some(isWildcardValue)) return `${operator} ${key2}`;
+      if (key2 === "aws:sourceip" && /^IpAddress$/i.test(operator) && !strings.some(isPublicCidr2)) return `${operator} ${key2} (private ranges)`;
+    }
+  }
+  return void 0;
+}
+function grantsEveryone(statement) {
+  if (statement.effect !== "Allow") return false;
+  if (statement.notPrincipal) return true;
+  for (const [type, values] of Object.entries(statement.principals)) {
+    if (type !== "*" && type !== "AWS" && type !== "CanonicalUser") continue;
+    if (values.some((v) => known(v, `Principal.${type}`) === "*")) return true;
+  }
+  return false;
 }
 
 // rules/iam/github-oidc-trust-pinned.ts
@@ -9677,6 +9763,54 @@ var githubOidcTrustPinned = defineResourceRule({
     const github = statements.map((s, i) => [s, i]).filter(([s]) => s.effect === "Allow" && trustsGithub(stack, s));
     if (!github.length) return notApplicable();
     return combine(github.map(([s, i]) => () => failIf(checkStatement(s, i))));
+  }
+});
+
+// rules/iam/resource-policy-not-public.ts
+var RESOURCE_POLICIES = {
+  "aws:s3/bucketPolicy:BucketPolicy": "policy",
+  "aws:s3/bucket:Bucket": "policy",
+  "aws:s3/bucketV2:BucketV2": "policy",
+  "aws:kms/key:Key": "policy",
+  "aws:kms/keyPolicy:KeyPolicy": "policy",
+  "aws:kms/replicaKey:ReplicaKey": "policy",
+  "aws:opensearch/domain:Domain": "accessPolicies",
+  "aws:opensearch/domainPolicy:DomainPolicy": "accessPolicies",
+  "aws:elasticsearch/domainPolicy:DomainPolicy": "accessPolicies",
+  "aws:sqs/queue:Queue": "policy",
+  "aws:sqs/queuePolicy:QueuePolicy": "policy",
+  "aws:sns/topic:Topic": "policy",
+  "aws:sns/topicPolicy:TopicPolicy": "policy",
+  "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+  "aws:efs/fileSystemPolicy:FileSystemPolicy": "policy",
+  "aws:backup/vaultPolicy:VaultPolicy": "policy",
+  "aws:dynamodb/resourcePolicy:ResourcePolicy": "policy",
+  "aws:kinesis/resourcePolicy:ResourcePolicy": "policy",
+  "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+  "aws:glacier/vault:Vault": "accessPolicy"
+};
+var resourcePolicyNotPublic = defineResourceRule({
+  id: "resource-policy-not-public",
+  title: "Resource policies do not grant access to everyone",
+  description: 'No Allow statement of a resource policy (S3 bucket, KMS key, OpenSearch domain, SQS queue, SNS topic, Secrets Manager secret, EFS, Backup vault, DynamoDB, Kinesis, ECR, Glacier) names Principal "*", {"AWS": "*"} or NotPrincipal without a condition that ties it to chosen callers: StringEquals/StringLike/ArnEquals/ArnLike on aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceVpc(e), kms:CallerAccount ... with no wildcard value, or aws:SourceIp limited to private ranges. ...IfExists, negated operators and aws:SecureTransport do not restrict.',
+  appi: APPI.accessControl,
+  securityHub: ["SNS.4", "SQS.3"],
+  severity: "critical",
+  remediation: 'Name the principals that need access (an account, a role, a service with aws:SourceArn / aws:SourceAccount), or keep Principal "*" only together with aws:PrincipalOrgID, aws:SourceVpce or aws:SourceAccount equal to a concrete value.',
+  defaultEnforcement: "mandatory",
+  resourceTypes: Object.keys(RESOURCE_POLICIES),
+  check(resource) {
+    const prop = RESOURCE_POLICIES[resource.type];
+    if (!prop || resource.props[prop] === void 0 || resource.props[prop] === null || resource.props[prop] === "") return notApplicable();
+    const statements = parsePolicyDocument(resource.props[prop], prop);
+    return combine(
+      statements.map((statement, i) => () => {
+        if (!grantsEveryone(statement)) return failIf([]);
+        if (restrictingCondition(statement, isPublicCidr)) return failIf([]);
+        const who = statement.notPrincipal ? "everyone but the NotPrincipal" : "everyone (Principal *)";
+        return failIf([`${prop}.Statement[${i}] allows ${statement.actions.join(", ") || "its actions"} to ${who} without a condition restricting the caller`]);
+      })
+    );
   }
 });
 
@@ -9750,6 +9884,35 @@ var lambdaInPrivateSubnet = defineResourceRule({
     const vpcConfig = readObject(resource.props, "vpcConfig");
     if (!vpcConfig) return failIf(["the function runs outside the VPC (no vpcConfig)"]);
     return subnetsNotPublic(vpcConfig, "subnetIds", stack);
+  }
+});
+
+// rules/lambda/lambda-not-publicly-invocable.ts
+var FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl";
+var lambdaNotPubliclyInvocable = defineResourceRule({
+  id: "lambda-not-publicly-invocable",
+  title: "Lambda functions cannot be invoked by anyone",
+  description: `A function URL uses authorizationType AWS_IAM (NONE lets anyone on the internet call it); a lambda permission naming principal "*" (or a service principal, which any account's resource of that service can use) also names sourceArn, sourceAccount or principalOrgId.`,
+  appi: APPI.accessControl,
+  securityHub: ["Lambda.1"],
+  severity: "critical",
+  remediation: 'Set authorizationType: "AWS_IAM" on function URLs (put an authenticated API Gateway or CloudFront with OAC in front for browsers), and give every lambda.Permission a sourceArn (and sourceAccount) or principalOrgId.',
+  defaultEnforcement: "mandatory",
+  resourceTypes: [FUNCTION_URL, "aws:lambda/permission:Permission"],
+  check(resource) {
+    if (resource.type === FUNCTION_URL) {
+      const auth = readString(resource.props, "authorizationType");
+      return failIf([auth !== "AWS_IAM" && `the function URL has authorizationType ${auth ?? "(unset)"}: anyone on the internet can invoke the function`]);
+    }
+    const principal = (readString(resource.props, "principal") ?? "").trim();
+    const everyone = principal === "*";
+    const service = /\.amazonaws\.com(\.cn)?$/.test(principal);
+    if (!everyone && !service) return failIf([]);
+    const scoped = [readString(resource.props, "sourceArn"), readString(resource.props, "sourceAccount"), readString(resource.props, "principalOrgId")].some((v) => v !== void 0 && v.trim() !== "" && !/^[*?]+$/.test(v.trim()));
+    if (scoped) return failIf([]);
+    const urlAuth = readString(resource.props, "functionUrlAuthType");
+    const who = everyone ? `principal "${principal}" (everyone)` : `service principal ${principal} (any account's ${principal.split(".")[0]} resource)`;
+    return failIf([`the permission lets ${who} invoke the function without sourceArn, sourceAccount or principalOrgId${urlAuth === "NONE" ? ", through a function URL with no auth" : ""}`]);
   }
 });
 
@@ -9853,22 +10016,22 @@ var parsedParameters = /* @__PURE__ */ new WeakMap();
 function parametersOf(groupProps) {
   let parameters = parsedParameters.get(groupProps);
   if (parameters === void 0) {
-    const parsed = /* @__PURE__ */ new Map();
+    const parsed2 = /* @__PURE__ */ new Map();
     for (const parameter of readObjects(groupProps, "parameters")) {
       const name = readString(parameter, "name");
-      if (name) parsed.set(name.toLowerCase(), readString(parameter, "value"));
+      if (name) parsed2.set(name.toLowerCase(), readString(parameter, "value"));
     }
-    parsedParameters.set(groupProps, parameters = parsed);
+    parsedParameters.set(groupProps, parameters = parsed2);
   }
   return parameters;
 }
-function postgresTlsProblems(props, key, groupType, stack, config) {
-  const groupName = readString(props, key);
+function postgresTlsProblems(props, key2, groupType, stack, config) {
+  const groupName = readString(props, key2);
   if (!groupName || groupName.startsWith("default.") || groupName.startsWith("default:")) {
-    return [`${groupName ? `uses the default parameter group ${groupName}` : `sets no ${key}, so it uses the default parameter group`}, which neither forces TLS nor sets ssl_min_protocol_version=${config.minTlsVersion}; attach a custom ${groupType.split(":").pop()}`];
+    return [`${groupName ? `uses the default parameter group ${groupName}` : `sets no ${key2}, so it uses the default parameter group`}, which neither forces TLS nor sets ssl_min_protocol_version=${config.minTlsVersion}; attach a custom ${groupType.split(":").pop()}`];
   }
   const group = resolveOfType(stack, groupName, [groupType]);
-  if (!group) throw new CannotCheckError(key, `parameter group ${groupName} is not in this stack, so its TLS settings could not be checked`);
+  if (!group) throw new CannotCheckError(key2, `parameter group ${groupName} is not in this stack, so its TLS settings could not be checked`);
   const parameters = parametersOf(group.props);
   const problems = [];
   const forceSsl = parameters.get("rds.force_ssl");
@@ -10174,9 +10337,9 @@ var snsTopicEncryptedCmk = defineResourceRule({
   defaultEnforcement: "mandatory",
   resourceTypes: ["aws:sns/topic:Topic"],
   check(resource, { stack }) {
-    const key = classifyKey(resource.props, "kmsMasterKeyId", stack);
-    if (key.kind === "none") return failIf(["the topic is not encrypted (kmsMasterKeyId unset)"]);
-    return failIf([cmkProblem("the topic", key, "kmsMasterKeyId")]);
+    const key2 = classifyKey(resource.props, "kmsMasterKeyId", stack);
+    if (key2.kind === "none") return failIf(["the topic is not encrypted (kmsMasterKeyId unset)"]);
+    return failIf([cmkProblem("the topic", key2, "kmsMasterKeyId")]);
   }
 });
 
@@ -10196,6 +10359,16 @@ var TAG = "DataClassification";
 function hasOwnTag(tags) {
   return tags !== void 0 && Object.prototype.propertyIsEnumerable.call(tags, TAG);
 }
+function providerDefaultTags(providerProps) {
+  const raw = providerProps.defaultTags;
+  if (typeof raw !== "string") return readObject(providerProps, "defaultTags.tags");
+  try {
+    const tags = JSON.parse(raw)?.tags;
+    return tags !== null && typeof tags === "object" && !Array.isArray(tags) ? tags : void 0;
+  } catch {
+    return void 0;
+  }
+}
 var dataClassificationTag = defineResourceRule({
   id: "data-classification-tag",
   title: "Data stores say what class of data they hold",
@@ -10209,10 +10382,697 @@ var dataClassificationTag = defineResourceRule({
   check(resource) {
     const tagsAll = readObject(resource.props, "tagsAll");
     const tags = readObject(resource.props, "tags");
-    const defaultTags = resource.provider ? readObject(resource.provider.props, "defaultTags.tags") : void 0;
+    const defaultTags = resource.provider ? providerDefaultTags(resource.provider.props) : void 0;
     const own = hasOwnTag(tags) ? tags[TAG] : hasOwnTag(tagsAll) ? tagsAll[TAG] : void 0;
     const value = known(own ?? (hasOwnTag(defaultTags) ? defaultTags[TAG] : void 0), `tags.${TAG}`);
     return failIf([(typeof value !== "string" || value.trim() === "") && `no ${TAG} tag`]);
+  }
+});
+
+// rules/_shared/stores.ts
+var PERSONAL_DATA_TAG = "appi:personal-data";
+var NO_PERSONAL_DATA = "none";
+var RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup";
+var DOCDB_SUBNET_GROUP = "aws:docdb/subnetGroup:SubnetGroup";
+var NEPTUNE_SUBNET_GROUP = "aws:neptune/subnetGroup:SubnetGroup";
+var REDSHIFT_SUBNET_GROUP = "aws:redshift/subnetGroup:SubnetGroup";
+var CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup";
+var MEMORYDB_SUBNET_GROUP = "aws:memorydb/subnetGroup:SubnetGroup";
+var BACKUP_PLAN = { kind: "backup-plan" };
+var retention = (path, awsDefault) => ({ kind: "retention", path, awsDefault });
+var key = (path, extra = {}) => ({ path, ...extra });
+var STORAGE_ENCRYPTED = { path: "storageEncrypted", oneOf: [true], awsDefault: false };
+var publicFlag = (path, awsDefault = false) => ({ path, publicWhen: [true], awsDefault });
+var ENCRYPTED_DEVICE = { path: "encrypted", oneOf: [true, "true"], awsDefault: false };
+var ENTRIES = [
+  // ---- Relational and document databases -------------------------------------------
+  {
+    type: "aws:rds/instance:Instance",
+    what: "RDS instance",
+    // storageEncrypted unset is false; kmsKeyId unset with encryption on is alias/aws/rds.
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    // backupRetentionPeriod unset is 1 day (RDS.11).
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
+    tls: { parameterGroup: { path: "parameterGroupName", type: "aws:rds/parameterGroup:ParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
+  },
+  {
+    type: "aws:rds/cluster:Cluster",
+    what: "Aurora / RDS cluster",
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP } },
+    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:rds/clusterParameterGroup:ClusterParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
+  },
+  {
+    // ClusterInstanceArgs has no storage key: the cluster's storage is the instance's (kmsKeyId is output-only).
+    type: "aws:rds/clusterInstance:ClusterInstance",
+    what: "Aurora cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } },
+    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } }
+  },
+  {
+    type: "aws:docdb/cluster:Cluster",
+    what: "DocumentDB cluster",
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: DOCDB_SUBNET_GROUP } },
+    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:docdb/clusterParameterGroup:ClusterParameterGroup", parameter: "tls", requiredValue: "enabled" } }
+  },
+  {
+    type: "aws:docdb/clusterInstance:ClusterInstance",
+    what: "DocumentDB cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } },
+    network: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } }
+  },
+  {
+    // Elastic clusters: kmsKeyId unset is an AWS-owned key; backupRetentionPeriod unset is 1 (elasticCluster.d.ts).
+    type: "aws:docdb/elasticCluster:ElasticCluster",
+    what: "DocumentDB elastic cluster",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1)] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
+  },
+  {
+    // Neptune names its key kmsKeyArn (not kmsKeyId).
+    type: "aws:neptune/cluster:Cluster",
+    what: "Neptune cluster",
+    encryption: { keys: [key("kmsKeyArn", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "neptuneSubnetGroupName", type: NEPTUNE_SUBNET_GROUP } }
+  },
+  {
+    type: "aws:neptune/clusterInstance:ClusterInstance",
+    what: "Neptune cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } },
+    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } }
+  },
+  {
+    // In v7 `encrypted` is a string ("true"/"false"), default true; automatedSnapshotRetentionPeriod default 1.
+    type: "aws:redshift/cluster:Cluster",
+    what: "Redshift cluster",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true, "true"], awsDefault: true }] })], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("automatedSnapshotRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "clusterSubnetGroupName", type: REDSHIFT_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
+    tls: { parameterGroup: { path: "clusterParameterGroupName", type: "aws:redshift/parameterGroup:ParameterGroup", parameter: "require_ssl", requiredValue: "true" } }
+  },
+  {
+    type: "aws:redshiftserverless/namespace:Namespace",
+    what: "Redshift Serverless namespace",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    // Recovery points last 24 hours: only an AWS Backup plan keeps them longer.
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    type: "aws:redshiftserverless/workgroup:Workgroup",
+    what: "Redshift Serverless workgroup",
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" }, publicFlags: [publicFlag("publiclyAccessible")] }
+  },
+  // ---- Key-value, caches, search ---------------------------------------------------
+  {
+    // serverSideEncryption.enabled false (or unset) is an AWS-owned key; true without kmsKeyArn is alias/aws/dynamodb.
+    type: "aws:dynamodb/table:Table",
+    what: "DynamoDB table",
+    encryption: { keys: [key("serverSideEncryption.kmsKeyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
+    // TablePointInTimeRecovery: enabled, recoveryPeriodInDays (1-35, default 35).
+    backups: { anyOf: [{ kind: "pitr", enabled: "pointInTimeRecovery.enabled", period: "pointInTimeRecovery.recoveryPeriodInDays", periodDefault: 35 }, BACKUP_PLAN] }
+  },
+  {
+    // The legacy (2017) global table has no encryption or backup settings: its tables, of the same name, hold them.
+    type: "aws:dynamodb/globalTable:GlobalTable",
+    what: "DynamoDB global table (2017)",
+    encryption: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" }, defaultKey: "the tables' keys" },
+    backups: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" } }
+  },
+  {
+    type: "aws:elasticache/replicationGroup:ReplicationGroup",
+    what: "ElastiCache replication group",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "atRestEncryptionEnabled", oneOf: [true, "true"], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
+    // snapshotRetentionLimit unset is 0 (no snapshots); memcached has no snapshots and no replication groups.
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP } },
+    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }, { path: "transitEncryptionMode", oneOf: ["required"], awsDefault: "required" }] }
+  },
+  {
+    // ClusterArgs has no at-rest encryption: a member of a replication group is its group's; a standalone cluster cannot use a key.
+    type: "aws:elasticache/cluster:Cluster",
+    what: "ElastiCache cluster",
+    encryption: {
+      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
+      noCustomerKey: "a standalone ElastiCache cluster cannot be encrypted at rest with a KMS key; create an aws.elasticache.ReplicationGroup instead",
+      defaultKey: "no at-rest encryption"
+    },
+    backups: {
+      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
+      anyOf: [retention("snapshotRetentionLimit", 0)],
+      when: { path: "engine", equals: ["redis", "valkey"] }
+    },
+    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP }, delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] } },
+    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }] }
+  },
+  {
+    type: "aws:elasticache/serverlessCache:ServerlessCache",
+    what: "ElastiCache Serverless cache",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0)], when: { path: "engine", equals: ["redis", "valkey"] } },
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
+  },
+  {
+    // MemoryDB names its key kmsKeyArn; snapshotRetentionLimit defaults to 0; tlsEnabled defaults to true.
+    type: "aws:memorydb/cluster:Cluster",
+    what: "MemoryDB cluster",
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "subnetGroupName", type: MEMORYDB_SUBNET_GROUP } },
+    tls: { required: [{ path: "tlsEnabled", oneOf: [true], awsDefault: true }] }
+  },
+  {
+    // DomainEncryptAtRest { enabled, kmsKeyId }; without vpcOptions the domain has a public endpoint.
+    type: "aws:opensearch/domain:Domain",
+    what: "OpenSearch domain",
+    encryption: { keys: [key("encryptAtRest.kmsKeyId", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/es" },
+    backups: { anyOf: [{ kind: "built-in", note: "OpenSearch Service takes hourly automated snapshots and keeps them 14 days" }] },
+    network: { subnets: { path: "vpcOptions.subnetIds", unsetMeans: "a public endpoint (no vpcOptions)" } },
+    tls: {
+      required: [{ path: "domainEndpointOptions.enforceHttps", oneOf: [true], awsDefault: false }],
+      minimumVersion: "domainEndpointOptions.tlsSecurityPolicy"
+    }
+  },
+  {
+    // ServerlessSecurityPolicy `policy` is a JSON document: type "encryption" carries KmsARN or AWSOwnedKey: true;
+    // type "network" carries AllowFromPublic (a list of rules in the document).
+    type: "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+    what: "OpenSearch Serverless security policy",
+    encryption: {
+      keys: [key("policy", { jsonField: "KmsARN", jsonAwsOwnedFlag: "AWSOwnedKey" })],
+      defaultKey: "an AWS-owned key",
+      when: { path: "type", equals: ["encryption"] }
+    },
+    network: { publicFlags: [{ path: "policy", jsonField: "AllowFromPublic", publicWhen: [true], when: { path: "type", equals: ["network"] } }] }
+  },
+  // ---- Object and file storage -------------------------------------------------------
+  {
+    // v7 Bucket: serverSideEncryptionConfiguration { rule { applyServerSideEncryptionByDefault { sseAlgorithm, kmsMasterKeyId } } },
+    // or a separate aws:s3/bucketServerSideEncryptionConfiguration(V2) naming the bucket. Unset is SSE-S3 (AWS-owned).
+    type: "aws:s3/bucket:Bucket",
+    what: "S3 bucket",
+    encryption: {
+      keys: [key("serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
+      declaredBy: [
+        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
+        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
+      ],
+      defaultKey: "SSE-S3 (an AWS-owned key)"
+    },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // v7 BucketV2 is list-shaped: serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].
+    type: "aws:s3/bucketV2:BucketV2",
+    what: "S3 bucket",
+    encryption: {
+      keys: [key("serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
+      declaredBy: [
+        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
+        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
+      ],
+      defaultKey: "SSE-S3 (an AWS-owned key)"
+    },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // The separate resource is checked itself too, so a weak configuration is reported where it is written.
+    type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    what: "S3 server-side encryption configuration",
+    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
+  },
+  {
+    type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    what: "S3 server-side encryption configuration",
+    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
+  },
+  {
+    type: "aws:efs/fileSystem:FileSystem",
+    what: "EFS file system",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/elasticfilesystem" },
+    // aws:efs/backupPolicy { fileSystemId, backupPolicy: { status: "ENABLED" } } puts it in AWS Backup's default plan (35 days).
+    backups: { anyOf: [{ kind: "policy-resource", type: "aws:efs/backupPolicy:BackupPolicy", refProp: "fileSystemId", flag: "backupPolicy.status", onValue: "ENABLED" }, BACKUP_PLAN] }
+  },
+  {
+    // Lustre: automaticBackupRetentionDays unset is 0 (scratch file systems have no backups).
+    type: "aws:fsx/lustreFileSystem:LustreFileSystem",
+    what: "FSx for Lustre file system",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    // Windows: automaticBackupRetentionDays defaults to 7 (windowsFileSystem.d.ts).
+    type: "aws:fsx/windowsFileSystem:WindowsFileSystem",
+    what: "FSx for Windows File Server file system",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 7), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    type: "aws:fsx/ontapFileSystem:OntapFileSystem",
+    what: "FSx for NetApp ONTAP file system",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
+    what: "FSx for OpenZFS file system",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  // ---- Block storage ---------------------------------------------------------------------
+  {
+    type: "aws:ebs/volume:Volume",
+    what: "EBS volume",
+    encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE] })], defaultKey: "alias/aws/ebs" },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // An instance's disks: rootBlockDevice (always present) and every ebsBlockDevices[] element.
+    type: "aws:ec2/instance:Instance",
+    what: "EC2 instance disks",
+    encryption: {
+      keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE] }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
+    }
+  },
+  {
+    // LaunchTemplateBlockDeviceMapping { ebs: { encrypted, kmsKeyId } }; devices not mapped here come from the AMI.
+    type: "aws:ec2/launchTemplate:LaunchTemplate",
+    what: "EC2 launch template disks",
+    encryption: {
+      keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
+    }
+  },
+  {
+    // LaunchConfigurationRootBlockDevice / EbsBlockDevice have `encrypted` but no kmsKeyId: only the account's EBS default key.
+    type: "aws:ec2/launchConfiguration:LaunchConfiguration",
+    what: "EC2 launch configuration disks",
+    encryption: { accountDefault: "ebs", defaultKey: "alias/aws/ebs" }
+  },
+  // ---- Backups, streams, messaging ---------------------------------------------------------
+  {
+    type: "aws:backup/vault:Vault",
+    what: "AWS Backup vault",
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/backup" }
+  },
+  {
+    // encryptionType "KMS" with kmsKeyId; "NONE" (the default) is unencrypted.
+    type: "aws:kinesis/stream:Stream",
+    what: "Kinesis data stream",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encryptionType", oneOf: ["KMS"], awsDefault: "NONE" }] })], defaultKey: "no encryption" }
+  },
+  {
+    // FirehoseDeliveryStreamServerSideEncryption { enabled, keyType: AWS_OWNED_CMK | CUSTOMER_MANAGED_CMK, keyArn }.
+    type: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+    what: "Kinesis Firehose delivery stream",
+    encryption: {
+      keys: [key("serverSideEncryption.keyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }, { path: "keyType", oneOf: ["CUSTOMER_MANAGED_CMK"], awsDefault: "AWS_OWNED_CMK" }] })],
+      defaultKey: "an AWS-owned key"
+    }
+  },
+  {
+    // kmsMasterKeyId unset: SSE-SQS (sqsManagedSseEnabled), an AWS-owned key.
+    type: "aws:sqs/queue:Queue",
+    what: "SQS queue",
+    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "SSE-SQS (an AWS-owned key)" }
+  },
+  {
+    type: "aws:sns/topic:Topic",
+    what: "SNS topic",
+    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "no encryption" }
+  },
+  {
+    type: "aws:secretsmanager/secret:Secret",
+    what: "Secrets Manager secret",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/secretsmanager" }
+  },
+  {
+    // Only a SecureString is encrypted; its key is `keyId` (unset: alias/aws/ssm).
+    type: "aws:ssm/parameter:Parameter",
+    what: "SSM SecureString parameter",
+    encryption: { keys: [key("keyId")], defaultKey: "alias/aws/ssm", when: { path: "type", equals: ["SecureString"] } }
+  },
+  {
+    type: "aws:cloudwatch/logGroup:LogGroup",
+    what: "CloudWatch log group",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "the CloudWatch Logs service key" }
+  },
+  {
+    // Only a function with environment variables stores anything: kmsKeyArn, else alias/aws/lambda.
+    type: "aws:lambda/function:Function",
+    what: "Lambda environment",
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/lambda", when: { path: "environment.variables", nonEmpty: true } }
+  },
+  {
+    // encryptionKey: artifacts, cache and logs; unset is alias/aws/s3.
+    type: "aws:codebuild/project:Project",
+    what: "CodeBuild project",
+    encryption: { keys: [key("encryptionKey")], defaultKey: "alias/aws/s3" }
+  },
+  // ---- Analytics -------------------------------------------------------------------------
+  {
+    // SecurityConfigurationEncryptionConfiguration: s3Encryption (SSE-KMS), cloudwatchEncryption (SSE-KMS),
+    // jobBookmarksEncryption (CSE-KMS), each with kmsKeyArn.
+    type: "aws:glue/securityConfiguration:SecurityConfiguration",
+    what: "Glue security configuration",
+    encryption: {
+      keys: [
+        key("encryptionConfiguration.s3Encryption.kmsKeyArn", { modes: [{ path: "s3EncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
+        key("encryptionConfiguration.cloudwatchEncryption.kmsKeyArn", { modes: [{ path: "cloudwatchEncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
+        key("encryptionConfiguration.jobBookmarksEncryption.kmsKeyArn", { modes: [{ path: "jobBookmarksEncryptionMode", oneOf: ["CSE-KMS"], awsDefault: "DISABLED" }] })
+      ],
+      defaultKey: "no encryption"
+    }
+  },
+  {
+    // DataCatalogEncryptionSettingsDataCatalogEncryptionSettings: encryptionAtRest { catalogEncryptionMode, sseAwsKmsKeyId },
+    // connectionPasswordEncryption { returnConnectionPasswordEncrypted, awsKmsKeyId }.
+    type: "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings",
+    what: "Glue Data Catalog",
+    encryption: {
+      keys: [
+        key("dataCatalogEncryptionSettings.encryptionAtRest.sseAwsKmsKeyId", { modes: [{ path: "catalogEncryptionMode", oneOf: ["SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"], awsDefault: "DISABLED" }] }),
+        key("dataCatalogEncryptionSettings.connectionPasswordEncryption.awsKmsKeyId", { modes: [{ path: "returnConnectionPasswordEncrypted", oneOf: [true], awsDefault: false }] })
+      ],
+      defaultKey: "no encryption"
+    }
+  },
+  {
+    // WorkgroupConfigurationResultConfiguration { outputLocation, encryptionConfiguration { encryptionOption, kmsKeyArn } }.
+    type: "aws:athena/workgroup:Workgroup",
+    what: "Athena workgroup query results",
+    encryption: {
+      keys: [key("configuration.resultConfiguration.encryptionConfiguration.kmsKeyArn", { modes: [{ path: "encryptionOption", oneOf: ["SSE_KMS", "CSE_KMS"] }] })],
+      defaultKey: "the result bucket's default encryption",
+      when: { path: "configuration.resultConfiguration.outputLocation", nonEmpty: true }
+    }
+  },
+  {
+    // ClusterEncryptionInfo { encryptionAtRestKmsKeyArn, encryptionInTransit { clientBroker, inCluster } };
+    // BrokerNodeGroupInfo { clientSubnets, connectivityInfo { publicAccess { type: DISABLED | SERVICE_PROVIDED_EIPS } } }.
+    type: "aws:msk/cluster:Cluster",
+    what: "MSK cluster",
+    encryption: { keys: [key("encryptionInfo.encryptionAtRestKmsKeyArn")], defaultKey: "alias/aws/kafka" },
+    network: {
+      subnets: { path: "brokerNodeGroupInfo.clientSubnets", unsetMeans: "no subnet" },
+      publicFlags: [{ path: "brokerNodeGroupInfo.connectivityInfo.publicAccess.type", publicWhen: ["SERVICE_PROVIDED_EIPS"], awsDefault: "DISABLED" }]
+    },
+    tls: { required: [{ path: "encryptionInfo.encryptionInTransit.clientBroker", oneOf: ["TLS"], awsDefault: "TLS" }, { path: "encryptionInfo.encryptionInTransit.inCluster", oneOf: [true], awsDefault: true }] }
+  },
+  {
+    type: "aws:msk/serverlessCluster:ServerlessCluster",
+    what: "MSK Serverless cluster",
+    encryption: { noCustomerKey: "MSK Serverless encrypts at rest only with an AWS-managed key; use a provisioned aws.msk.Cluster with encryptionAtRestKmsKeyArn", defaultKey: "an AWS-managed key" },
+    network: { subnets: { path: "vpcConfigs[].subnetIds", unsetMeans: "no subnet" } }
+  }
+];
+function parsePath(text) {
+  const segments = text.split(".").map((part) => {
+    const each = part.endsWith("[]");
+    const name = each ? part.slice(0, -2) : part;
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) throw new Error(`stores catalogue: bad path segment "${part}" in "${text}"`);
+    return { name, each };
+  });
+  return { text, segments };
+}
+var parsed = /* @__PURE__ */ new Map();
+function pathOf(text) {
+  let found = parsed.get(text);
+  if (!found) parsed.set(text, found = parsePath(text));
+  return found;
+}
+function allPaths(entry) {
+  const paths = [];
+  const when = (w) => w && paths.push(w.path);
+  const keys = (list2) => list2?.forEach((k) => (paths.push(k.path), k.modes?.forEach((m) => paths.push(m.path))));
+  const { encryption: e, backups: b, network: n } = entry;
+  if (e) {
+    keys(e.keys);
+    e.declaredBy?.forEach((d) => (paths.push(d.refProp), keys(d.keys)));
+    when(e.when);
+    if (e.delegate) paths.push(e.delegate.refProp);
+  }
+  if (b) {
+    for (const m of b.anyOf ?? []) {
+      if (m.kind === "retention") paths.push(m.path);
+      if (m.kind === "pitr") paths.push(m.enabled, ...m.period ? [m.period] : []);
+      if (m.kind === "policy-resource") paths.push(m.refProp, m.flag);
+    }
+    when(b.when);
+    if (b.delegate) paths.push(b.delegate.refProp);
+  }
+  if (n) {
+    if (n.subnetGroup) paths.push(n.subnetGroup.path);
+    if (n.subnets) paths.push(n.subnets.path);
+    n.publicFlags?.forEach((f) => (paths.push(f.path), when(f.when)));
+    when(n.when);
+    if (n.delegate) paths.push(n.delegate.refProp);
+  }
+  return paths;
+}
+function indexEntries(entries) {
+  const index = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    if (index.has(entry.type)) throw new Error(`stores catalogue: ${entry.type} is listed twice`);
+    allPaths(entry).forEach(pathOf);
+    index.set(entry.type, Object.freeze(entry));
+  }
+  return index;
+}
+var STORES = indexEntries(ENTRIES);
+var STORE_ENTRIES = ENTRIES;
+
+// rules/transit/edge-tls-modern.ts
+var LISTENERS = ["aws:lb/listener:Listener", "aws:alb/listener:Listener"];
+var LISTENER_RULES = ["aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"];
+var LOAD_BALANCERS = ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"];
+var DISTRIBUTION = "aws:cloudfront/distribution:Distribution";
+var REST_DOMAIN = "aws:apigateway/domainName:DomainName";
+var HTTP_DOMAIN = "aws:apigatewayv2/domainName:DomainName";
+var MODERN_ELB_POLICY = /^ELBSecurityPolicy-TLS13-1-[23]-/;
+var MODERN_CLOUDFRONT = /^TLSv1\.[23]_/;
+var MODERN_API_POLICY = /^(TLS_1_2|SecurityPolicy_TLS1[23]_1_[23]_)/;
+var FORWARDING = /* @__PURE__ */ new Set(["forward", "authenticate-cognito", "authenticate-oidc", "jwt-validation"]);
+function holdsNoPersonalData(props) {
+  return String(readTags(props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA;
+}
+function plaintextAction(action, where) {
+  const type = (readString(action, "type") ?? "").toLowerCase();
+  if (type === "redirect") {
+    const redirect = readObject(action, "redirect") ?? {};
+    const protocol = (readString(redirect, "protocol") ?? "#{protocol}").toUpperCase();
+    return protocol === "HTTPS" ? void 0 : `${where} redirects to ${protocol} instead of HTTPS`;
+  }
+  return FORWARDING.has(type) ? `${where} (${type}) passes requests on over plain HTTP` : void 0;
+}
+function listenerProblems(listener) {
+  const protocol = (readString(listener.props, "protocol") ?? "HTTP").toUpperCase();
+  if (protocol === "GENEVE") return [];
+  if (protocol === "HTTPS" || protocol === "TLS") {
+    const policy = readString(listener.props, "sslPolicy") ?? "ELBSecurityPolicy-2016-08";
+    return MODERN_ELB_POLICY.test(policy) ? [] : [`${protocol} listener uses ssl policy ${policy}${listener.props.sslPolicy === void 0 ? " (the default)" : ""}, which accepts TLS below 1.2 or lacks TLS 1.3; use ELBSecurityPolicy-TLS13-1-2-2021-06 or newer`];
+  }
+  if (protocol === "HTTP") {
+    return readObjects(listener.props, "defaultActions").map((action, i) => plaintextAction(action, `defaultActions[${i}]`)).filter((m) => m !== void 0).map((m) => `HTTP listener: ${m}; redirect to HTTPS instead`);
+  }
+  return [`${protocol} listener carries traffic without TLS; use a TLS listener with ELBSecurityPolicy-TLS13-1-2-2021-06 or newer`];
+}
+function listenerRuleProblems(rule, stack) {
+  const plaintext = readObjects(rule.props, "actions").map((action, i) => plaintextAction(action, `actions[${i}]`)).filter((m) => m !== void 0);
+  if (!plaintext.length) return [];
+  const ref = rule.props.listenerArn;
+  if (ref === UNKNOWN) return "unknown";
+  const listener = resolveOfType(stack, ref, LISTENERS);
+  if (!listener) return "unknown";
+  const protocol = (readString(listener.props, "protocol") ?? "HTTP").toUpperCase();
+  return protocol === "HTTP" ? plaintext.map((m) => `on HTTP listener ${listener.name}: ${m}`) : [];
+}
+function distributionProblems(props) {
+  const problems = [];
+  const behaviours = [{ where: "defaultCacheBehavior", block: readObject(props, "defaultCacheBehavior") }, ...readObjects(props, "orderedCacheBehaviors").map((block, i) => ({ where: `orderedCacheBehaviors[${i}]`, block }))];
+  for (const { where, block } of behaviours) {
+    if (!block) continue;
+    const policy = readString(block, "viewerProtocolPolicy");
+    if (policy !== "https-only" && policy !== "redirect-to-https") problems.push(`${where}.viewerProtocolPolicy is ${policy ?? "unset"}: viewers may use plain HTTP`);
+  }
+  const certificate = readObject(props, "viewerCertificate") ?? {};
+  if (readString(certificate, "cloudfrontDefaultCertificate") === "true") {
+    problems.push("viewerCertificate uses the default *.cloudfront.net certificate, whose minimum protocol is TLSv1; use an ACM certificate with minimumProtocolVersion TLSv1.2_2021");
+  } else {
+    const min = readString(certificate, "minimumProtocolVersion") ?? "TLSv1";
+    if (!MODERN_CLOUDFRONT.test(min)) problems.push(`viewerCertificate.minimumProtocolVersion is ${min}; use TLSv1.2_2021 or newer`);
+  }
+  readObjects(props, "origins").forEach((origin, i) => {
+    const custom = readObject(origin, "customOriginConfig");
+    if (!custom) return;
+    const policy = readString(custom, "originProtocolPolicy");
+    if (policy !== "https-only") problems.push(`origins[${i}].customOriginConfig.originProtocolPolicy is ${policy ?? "unset"}: requests to the origin may travel in plain HTTP`);
+    const weak = readStrings(custom, "originSslProtocols").filter((p) => /^(SSLv3|TLSv1|TLSv1\.1)$/.test(p));
+    if (weak.length) problems.push(`origins[${i}].customOriginConfig.originSslProtocols allows ${weak.join(", ")}`);
+  });
+  return problems;
+}
+var edgeTlsModern = defineResourceRule({
+  id: "edge-tls-modern",
+  title: "Entry points speak HTTPS with a modern TLS policy",
+  description: "Load balancer listeners (aws:lb / aws:alb) are HTTPS/TLS with an ELBSecurityPolicy-TLS13-1-2/1-3 policy, or HTTP whose every action (default actions and listener rules) redirects to HTTPS or answers itself; plaintext TCP/UDP listeners fail. CloudFront distributions require HTTPS from viewers (every cache behaviour), use a certificate with minimumProtocolVersion TLSv1.2_* or newer (not the default certificate, which allows TLSv1), and reach custom origins over HTTPS without SSLv3/TLS 1.0/1.1. API Gateway custom domains use TLS_1_2 or an enhanced TLS 1.2+/1.3 policy. Entry points tagged appi:personal-data=none are skipped.",
+  appi: APPI.security,
+  securityHub: ["ELB.1", "CloudFront.3", "CloudFront.10"],
+  severity: "high",
+  remediation: "Serve HTTPS on 443 with sslPolicy ELBSecurityPolicy-TLS13-1-2-2021-06 (or a TLS13-1-3 policy) and make port 80 a redirect to HTTPS; set viewerProtocolPolicy redirect-to-https, an ACM viewer certificate with minimumProtocolVersion TLSv1.2_2021 and originProtocolPolicy https-only on CloudFront; set securityPolicy TLS_1_2 on API Gateway domains.",
+  defaultEnforcement: "mandatory",
+  resourceTypes: [...LISTENERS, ...LISTENER_RULES, DISTRIBUTION, REST_DOMAIN, HTTP_DOMAIN],
+  check(resource, { stack }) {
+    if (holdsNoPersonalData(resource.props)) return notApplicable();
+    if (LISTENERS.includes(resource.type)) {
+      const balancer = resolveOfType(stack, resource.props.loadBalancerArn, LOAD_BALANCERS);
+      if (balancer && holdsNoPersonalData(balancer.props)) return notApplicable();
+      return failIf(listenerProblems(resource));
+    }
+    if (LISTENER_RULES.includes(resource.type)) {
+      const problems = listenerRuleProblems(resource, stack);
+      if (problems === "unknown") return cannotCheck("the rule forwards requests, and its listener is not known yet or not in this stack, so whether they travel in plain HTTP could not be checked");
+      return failIf(problems);
+    }
+    if (resource.type === DISTRIBUTION) return failIf(distributionProblems(resource.props));
+    const policy = resource.type === REST_DOMAIN ? readString(resource.props, "securityPolicy") : readString(readObject(resource.props, "domainNameConfiguration") ?? {}, "securityPolicy");
+    return failIf([!MODERN_API_POLICY.test(policy ?? "") && `securityPolicy is ${policy ?? "unset"}; use TLS_1_2 (or an enhanced TLS 1.3 policy)`]);
+  }
+});
+
+// rules/transit/store-tls-in-transit.ts
+var DECIDED_ELSEWHERE = /* @__PURE__ */ new Set(["aws:elasticache/replicationGroup:ReplicationGroup"]);
+var TLS_STORES = STORE_ENTRIES.filter((e) => e.tls !== void 0 && !DECIDED_ELSEWHERE.has(e.type));
+var TLS_BY_TYPE = new Map(TLS_STORES.map((e) => [e.type, e.tls]));
+function valueAt(props, path) {
+  let current = props;
+  const parts = path.split(".");
+  for (let i = 0; i < parts.length; i++) {
+    current = known(current, parts.slice(0, i).join(".") || "(resource)");
+    if (Array.isArray(current)) current = known(current[0], `${parts.slice(0, i).join(".")}[0]`);
+    if (current === null || current === void 0 || typeof current !== "object") return void 0;
+    current = current[parts[i]];
+  }
+  return known(current, path);
+}
+var asFlag = (v) => v === "true" ? true : v === "false" ? false : v;
+function floor(config, best) {
+  return Math.min(tlsRank(config.minTlsVersion) ?? 1.3, best);
+}
+var ON = /* @__PURE__ */ new Set(["1", "on", "true"]);
+function parameterProblems(engine, type, parameters, group, config) {
+  const get = (name) => parameters.get(name)?.trim();
+  if (type.startsWith("aws:docdb/")) {
+    const tls = get("tls") ?? "enabled";
+    const wanted = floor(config, 1.3);
+    const rank = tls === "tls1.3+" ? 1.3 : tls === "tls1.2+" || tls === "fips-140-3" ? 1.2 : tls === "enabled" ? 1 : 0;
+    if (rank === 0) return [`parameter group ${group} sets tls=${tls}: clients may connect without TLS`];
+    return rank < wanted ? [`parameter group ${group} sets tls=${tls}, which accepts TLS below ${config.minTlsVersion}; set tls to ${wanted >= 1.3 ? "tls1.3+" : "tls1.2+"}`] : [];
+  }
+  if (type.startsWith("aws:redshift/")) {
+    return ON.has((get("require_ssl") ?? "false").toLowerCase()) ? [] : [`parameter group ${group} does not set require_ssl=true: clients may connect without TLS`];
+  }
+  if (engine && /^(mysql|mariadb|aurora-mysql|aurora)$/.test(engine)) {
+    const problems = [];
+    const secure = get("require_secure_transport");
+    if (!secure || !ON.has(secure.toLowerCase())) problems.push(`parameter group ${group} does not set require_secure_transport=1${secure ? ` (it is ${secure})` : ""}: clients may connect without TLS`);
+    const versions = (get("tls_version") ?? "TLSv1.2,TLSv1.3").split(",").map((v) => v.trim()).filter(Boolean);
+    const wanted = floor(config, 1.3);
+    const weak = versions.filter((v) => (tlsRank(v) ?? 0) < wanted);
+    if (weak.length) problems.push(`parameter group ${group} accepts ${weak.join(", ")}${parameters.has("tls_version") ? "" : " (tls_version unset)"}; set tls_version to ${config.minTlsVersion} only`);
+    return problems;
+  }
+  if (engine?.startsWith("sqlserver")) {
+    const problems = [];
+    if (!ON.has((get("rds.force_ssl") ?? "0").toLowerCase())) problems.push(`parameter group ${group} does not set rds.force_ssl=1: clients may connect without TLS`);
+    const enabled = ["rds.tls10", "rds.tls11"].filter((p) => get(p) !== "disabled");
+    if (enabled.length) problems.push(`parameter group ${group} does not disable ${enabled.join(", ")} (set them to "disabled"): TLS below 1.2 stays available`);
+    return problems;
+  }
+  throw new CannotCheckError("engine", `TLS for engine ${engine ?? "(unset)"} is configured in an option group (SSL option) this rule does not read, so it could not be checked`);
+}
+function groupProblems(resource, spec, stack, config) {
+  const engine = readString(resource.props, "engine");
+  const name = readString(resource.props, spec.path);
+  if (!name || name.startsWith("default.") || name.startsWith("default:")) {
+    return parameterProblems(engine, resource.type, /* @__PURE__ */ new Map(), name ?? `the default ${spec.type.split(":").pop()}`, config).map((p) => `${p} (no custom ${spec.path}: the default group applies)`);
+  }
+  const group = resolveOfType(stack, name, [spec.type]);
+  if (!group) throw new CannotCheckError(spec.path, `parameter group ${name} is not in this stack, so its TLS settings could not be checked`);
+  return parameterProblems(engine, resource.type, parametersOf(group.props), group.name, config);
+}
+var BUCKETS = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
+var BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
+function deniesPlainHttp(statement) {
+  if (statement.effect !== "Deny" || !grantsEveryone({ ...statement, effect: "Allow" })) return false;
+  if (!statement.actions.some((a) => a === "*" || a === "s3:*")) return false;
+  return conditionValues(statement, "aws:SecureTransport", ["Bool", "BoolIfExists"]).some(({ values }) => values.some((v) => String(known(v, "aws:SecureTransport")).toLowerCase() === "false"));
+}
+function bucketTlsProblems(bucket, stack) {
+  const documents = [];
+  if (bucket.props.policy !== void 0 && bucket.props.policy !== null && bucket.props.policy !== "") documents.push({ where: "policy", value: bucket.props.policy });
+  for (const policy of referrersOf(stack, BUCKET_POLICY, "bucket", bucket)) documents.push({ where: `bucket policy ${policy.name}`, value: policy.props.policy });
+  for (const { where, value } of documents) {
+    if (parsePolicyDocument(value, where).some(deniesPlainHttp)) return [];
+  }
+  return [`no bucket policy denies requests without TLS (a Deny of s3:* to Principal "*" when aws:SecureTransport is "false"), so the bucket also answers plain HTTP`];
+}
+function policyFloor(policy) {
+  const m = /TLS-?1-(\d)/i.exec(policy);
+  return m ? Number(`1.${m[1]}`) : void 0;
+}
+var storeTlsInTransit = defineResourceRule({
+  id: "store-tls-in-transit",
+  title: "Every store endpoint forces TLS at the configured minimum version",
+  description: "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; S3 buckets have a bucket policy denying requests without aws:SecureTransport; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. PostgreSQL and ElastiCache replication groups are decided by their own rules; Oracle/Db2 (option groups) are reported as not checked. Stores tagged appi:personal-data=none are skipped.",
+  appi: APPI.security,
+  securityHub: ["Opensearch.8", "MSK.1", "Redshift.2", "S3.5"],
+  severity: "high",
+  remediation: 'Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), add a bucket policy statement denying s3:* to Principal * when aws:SecureTransport is false to every bucket, keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" } on OpenSearch.',
+  defaultEnforcement: "mandatory",
+  resourceTypes: [...TLS_STORES.map((e) => e.type), ...BUCKETS],
+  reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t) => t !== void 0)), BUCKET_POLICY],
+  check(resource, { config, stack }) {
+    if (String(readTags(resource.props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA) return notApplicable();
+    if (BUCKETS.includes(resource.type)) return failIf(bucketTlsProblems(resource, stack));
+    const spec = TLS_BY_TYPE.get(resource.type);
+    if (!spec) return notApplicable();
+    if (resource.type === "aws:elasticache/cluster:Cluster" && readString(resource.props, "replicationGroupId")) return notApplicable();
+    if (spec.parameterGroup && resource.type.startsWith("aws:rds/") && isPostgres(readString(resource.props, "engine"))) return notApplicable();
+    const problems = [];
+    for (const flag of spec.required ?? []) {
+      let value = asFlag(valueAt(resource.props, flag.path));
+      if (value === void 0 || value === null) value = flag.awsDefault;
+      if (!flag.oneOf.some((ok) => ok === value)) problems.push(`${flag.path} is ${value === void 0 ? "unset" : JSON.stringify(value)}; TLS needs ${flag.oneOf.map((v) => JSON.stringify(v)).join(" or ")}`);
+    }
+    if (spec.minimumVersion) {
+      const policy = valueAt(resource.props, spec.minimumVersion);
+      const wanted = floor(config, 1.2);
+      const have = typeof policy === "string" ? policyFloor(policy) : void 0;
+      if (have === void 0 || have < wanted) problems.push(`${spec.minimumVersion} is ${typeof policy === "string" ? policy : "unset"}; set a policy with a TLS ${wanted} floor (e.g. Policy-Min-TLS-1-2-PFS-2023-10)`);
+    }
+    if (spec.parameterGroup) {
+      try {
+        problems.push(...groupProblems(resource, spec.parameterGroup, stack, config));
+      } catch (err) {
+        if (err instanceof CannotCheckError && !problems.length) return cannotCheck(err.message);
+        if (!(err instanceof CannotCheckError)) throw err;
+      }
+    }
+    return failIf(problems);
   }
 });
 
@@ -10237,11 +11097,15 @@ var reviewingRules = [
   rdsInstancePostgresTls,
   rdsClusterPostgresTls,
   rdsProxyRequireTls,
+  storeTlsInTransit,
+  edgeTlsModern,
   // Private data tier
   rdsNotPubliclyAccessible,
   dbSubnetGroupPrivate,
   cacheSubnetGroupPrivate,
   securityGroupNoPublicDataPort,
+  resourcePolicyNotPublic,
+  lambdaNotPubliclyInvocable,
   lambdaInPrivateSubnet,
   // Backups
   rdsInstanceBackupRetention,
@@ -10252,6 +11116,7 @@ var reviewingRules = [
   kmsKeyRotation,
   // Keyless CI
   githubOidcTrustPinned,
+  codebuildNoStoredCredentials,
   // Audit trail
   logGroupRetention,
   vpcFlowLogsEnabled,
@@ -10337,8 +11202,8 @@ function viewFromPolicyResource(r, env) {
 var settingsCache = /* @__PURE__ */ new Map();
 function settingsFrom(rule, getConfig) {
   const given = getConfig() ?? {};
-  const key = `${rule.id} ${JSON.stringify(given)}`;
-  let settings = settingsCache.get(key);
+  const key2 = `${rule.id} ${JSON.stringify(given)}`;
+  let settings = settingsCache.get(key2);
   if (!settings) {
     const { enforcement: _ignored, exceptions, ...rest } = given;
     const config = resolveConfig(rest);
@@ -10355,7 +11220,7 @@ function settingsFrom(rule, getConfig) {
       }
     }
     settings = { config, exceptions: new ExceptionMatcher(list2), exceptionsProblem };
-    settingsCache.set(key, settings);
+    settingsCache.set(key2, settings);
   }
   return settings;
 }
@@ -10368,6 +11233,11 @@ function trackingStack(inner) {
     }
   });
   return { stack, consulted: () => touched, reset: () => void (touched = false) };
+}
+function deferredAlone(rule, view, config, stackName) {
+  const alone = trackingStack(buildStackView([view], stackName));
+  runCheck(rule, () => rule.check(view, { stack: alone.stack, config }));
+  return alone.consulted();
 }
 function runCheck(rule, check) {
   try {
@@ -10405,7 +11275,7 @@ function reportExceptionProblems(settings, matcher, reportViolation, stackUrn) {
 var rootUrn = (views) => views.find((v) => v.type === "pulumi:pulumi:Stack")?.urn;
 var CONFIG_SCHEMA = {
   properties: {
-    ...Object.fromEntries(Object.entries(CONFIG_JSON_SCHEMA.properties).filter(([key]) => key !== "enforcement")),
+    ...Object.fromEntries(Object.entries(CONFIG_JSON_SCHEMA.properties).filter(([key2]) => key2 !== "enforcement")),
     exceptions: { type: "array", items: EXCEPTION_SCHEMA, default: [], description: "Approved exceptions to this rule, in the exceptions file's shape (rule, urn, reason, approver, expires)." }
   }
 };
@@ -10444,12 +11314,13 @@ function resourcePolicy(rule, env = environmentFromProcess()) {
       const tracker = trackingStack(buildStackView(views, env.stack ?? (views[0] && stackFromUrn(views[0].urn))));
       const ctx = { stack: tracker.stack, config: settings.config };
       const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+      const stackName = env.stack ?? (views[0] && stackFromUrn(views[0].urn));
       for (const view of views) {
         if (!applies(rule, view.type)) continue;
         tracker.reset();
         const outcome = runCheck(rule, () => rule.check(view, ctx));
         const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-        if (tracker.consulted()) report(outcome, reportViolation, view.urn, exemption);
+        if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption);
       }
       reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
     }
