@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { validateWorkflow } from "@action-validator/core";
+import { COMPLIANCE_METRIC_NAMESPACE } from "../../components/github-oidc";
 
 const DIR = path.join(__dirname, "..", "..", ".github", "workflows");
 const FILES = ["preview.yml", "deploy.yml", "migrate.yml", "drift-audit.yml"];
@@ -421,7 +422,8 @@ exit "\${AWS_EXIT:-0}"
             return { ...r, work, calls: read(calls).trim().split("\n").filter(Boolean), summary: read(summary) };
         }
         const metricCall = (stack: string, value: number) =>
-            `aws cloudwatch put-metric-data --namespace APPI/Compliance --metric-name PolicyViolations --dimensions Stack=${stack} --value ${value} --unit Count`;
+            // The namespace the audit role may write to: a rename on either side fails here, not at night in STS.
+            `aws cloudwatch put-metric-data --namespace ${COMPLIANCE_METRIC_NAMESPACE} --metric-name PolicyViolations --dimensions Stack=${stack} --value ${value} --unit Count`;
 
         it("fails loudly on drift: exit 1, the mandatory count published, SARIF for code scanning, the report in the summary", function () {
             const r = drift("drifted", { EXPORT: path.join(FIXTURES, "export-noncompliant.json") });

@@ -4,7 +4,9 @@ import { cannotCheck, defineResourceRule, failIf, notApplicable } from "../../co
 import { resolveOfType } from "../../core/stack-view";
 import { PackConfig, PropValue, Props, ResourceView, StackView } from "../../core/types";
 import { APPI } from "../_shared/appi";
+import { conditionValues, grantsEveryone, parsePolicyDocument, PolicyStatement } from "../_shared/iam";
 import { isPostgres, parametersOf } from "../_shared/rds";
+import { referrersOf } from "../_shared/references";
 import { NO_PERSONAL_DATA, PERSONAL_DATA_TAG, STORE_ENTRIES, TlsSpec } from "../_shared/stores";
 
 /** Types whose transit TLS an older, exact rule already decides (elasticache-transit-encryption; PostgreSQL in rds-*-postgres-tls). */
@@ -80,6 +82,26 @@ function groupProblems(resource: ResourceView, spec: NonNullable<TlsSpec["parame
     return parameterProblems(engine, resource.type, parametersOf(group.props), group.name, config);
 }
 
+/** Buckets: S3 accepts plain HTTP unless a bucket policy denies requests without aws:SecureTransport (Security Hub S3.5). */
+const BUCKETS = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
+const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
+
+function deniesPlainHttp(statement: PolicyStatement): boolean {
+    if (statement.effect !== "Deny" || !grantsEveryone({ ...statement, effect: "Allow" })) return false;
+    if (!statement.actions.some((a) => a === "*" || a === "s3:*")) return false;
+    return conditionValues(statement, "aws:SecureTransport", ["Bool", "BoolIfExists"]).some(({ values }) => values.some((v) => String(known(v, "aws:SecureTransport")).toLowerCase() === "false"));
+}
+
+function bucketTlsProblems(bucket: ResourceView, stack: StackView): string[] {
+    const documents: { where: string; value: PropValue }[] = [];
+    if (bucket.props.policy !== undefined && bucket.props.policy !== null && bucket.props.policy !== "") documents.push({ where: "policy", value: bucket.props.policy });
+    for (const policy of referrersOf(stack, BUCKET_POLICY, "bucket", bucket)) documents.push({ where: `bucket policy ${policy.name}`, value: policy.props.policy });
+    for (const { where, value } of documents) {
+        if (parsePolicyDocument(value, where).some(deniesPlainHttp)) return [];
+    }
+    return [`no bucket policy denies requests without TLS (a Deny of s3:* to Principal "*" when aws:SecureTransport is "false"), so the bucket also answers plain HTTP`];
+}
+
 /** "Policy-Min-TLS-1-2-PFS-2023-10" -> 1.2 */
 function policyFloor(policy: string): number | undefined {
     const m = /TLS-?1-(\d)/i.exec(policy);
@@ -90,19 +112,20 @@ export const storeTlsInTransit = defineResourceRule({
     id: "store-tls-in-transit",
     title: "Every store endpoint forces TLS at the configured minimum version",
     description:
-        "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. PostgreSQL and ElastiCache replication groups are decided by their own rules; Oracle/Db2 (option groups) are reported as not checked. Stores tagged appi:personal-data=none are skipped.",
+        "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; S3 buckets have a bucket policy denying requests without aws:SecureTransport; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. PostgreSQL and ElastiCache replication groups are decided by their own rules; Oracle/Db2 (option groups) are reported as not checked. Stores tagged appi:personal-data=none are skipped.",
     appi: APPI.security,
-    securityHub: ["Opensearch.8", "MSK.1", "Redshift.2"],
+    securityHub: ["Opensearch.8", "MSK.1", "Redshift.2", "S3.5"],
     severity: "high",
     remediation:
-        "Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: \"Policy-Min-TLS-1-2-PFS-2023-10\" } on OpenSearch.",
+        "Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), add a bucket policy statement denying s3:* to Principal * when aws:SecureTransport is false to every bucket, keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: \"Policy-Min-TLS-1-2-PFS-2023-10\" } on OpenSearch.",
     defaultEnforcement: "mandatory",
-    resourceTypes: TLS_STORES.map((e) => e.type),
-    reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t): t is string => t !== undefined))],
+    resourceTypes: [...TLS_STORES.map((e) => e.type), ...BUCKETS],
+    reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t): t is string => t !== undefined)), BUCKET_POLICY],
     check(resource, { config, stack }) {
+        if (String(readTags(resource.props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA) return notApplicable();
+        if (BUCKETS.includes(resource.type)) return failIf(bucketTlsProblems(resource, stack));
         const spec = TLS_BY_TYPE.get(resource.type);
         if (!spec) return notApplicable();
-        if (String(readTags(resource.props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA) return notApplicable();
         // A cluster that is a member of a replication group speaks the group's TLS (elasticache-transit-encryption).
         if (resource.type === "aws:elasticache/cluster:Cluster" && readString(resource.props, "replicationGroupId")) return notApplicable();
         if (spec.parameterGroup && resource.type.startsWith("aws:rds/") && isPostgres(readString(resource.props, "engine"))) return notApplicable();

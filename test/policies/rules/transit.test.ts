@@ -82,3 +82,24 @@ describe("rule store-tls-in-transit: DocumentDB, Redshift, MemoryDB, ElastiCache
         assertCannotCheck(runRule(rule, view(aws.opensearch.Domain, { domainEndpointOptions: UNKNOWN })));
     });
 });
+
+describe("rule store-tls-in-transit: S3 buckets", () => {
+    const deny = { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::pii", "arn:aws:s3:::pii/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } };
+    const bucket = () => view(aws.s3.Bucket, { bucket: "pii" }, { name: "pii", outputs: { id: "pii", arn: "arn:aws:s3:::pii" } });
+    const policy = (...Statement: object[]) => view(aws.s3.BucketPolicy, { bucket: "pii", policy: JSON.stringify({ Version: "2012-10-17", Statement }) });
+    it("passes a bucket whose separate bucket policy denies plain HTTP (the program's artifact bucket), fails one without", () => {
+        assertCompliant(runRule(rule, bucket(), [policy(deny)]));
+        assertViolation(runRule(rule, bucket()), /answers plain HTTP/);
+        assertCompliant(runRule(rule, view(aws.s3.BucketV2, { policy: JSON.stringify({ Version: "2012-10-17", Statement: [deny] }) })));
+    });
+    it("attacker: a deny that only covers GetObject, only one principal, or says SecureTransport true", () => {
+        assertViolation(runRule(rule, bucket(), [policy({ ...deny, Action: "s3:GetObject" })]), /plain HTTP/);
+        assertViolation(runRule(rule, bucket(), [policy({ ...deny, Principal: { AWS: "arn:aws:iam::1:role/x" } })]), /plain HTTP/);
+        assertViolation(runRule(rule, bucket(), [policy({ ...deny, Effect: "Allow" })]), /plain HTTP/);
+        assertViolation(runRule(rule, bucket(), [policy({ ...deny, Condition: { Bool: { "aws:SecureTransport": "true" } } })]), /plain HTTP/);
+    });
+    it("cannot check a bucket policy unknown during preview", () => {
+        assertCannotCheck(runRule(rule, bucket(), [view(aws.s3.BucketPolicy, { bucket: "pii", policy: UNKNOWN })]));
+        assertCannotCheck(runRule(rule, bucket(), [view(aws.s3.BucketPolicy, { bucket: UNKNOWN, policy: "{}" })]), /not known yet/);
+    });
+});
