@@ -244,6 +244,11 @@ export function awsMocks(options: AwsMockOptions = {}): pulumi.runtime.Mocks {
                 case "aws:scheduler/schedule:Schedule":
                     Object.assign(state, { name, groupName: inputs.groupName ?? "default", arn: arn(`schedule/${inputs.groupName ?? "default"}/${name}`) });
                     break;
+                case "random:index/randomPassword:RandomPassword":
+                    // What the provider generates (the engine keeps it secret): a value, so whatever is set from it is set.
+                    state.result = shortHash(`password:${args.name}`, 64).slice(0, Number(inputs.length ?? 32));
+                    delete state.arn;
+                    break;
                 case "aws:secretsmanager/secret:Secret":
                     Object.assign(state, { arn: arn(`secret:${name}-${shortHash(name, 6)}`) });
                     break;
@@ -275,6 +280,7 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     state: resp.getObject()?.toJavaScript() ?? {},
                     provider: req.getProvider() || undefined,
                     parent: req.getParent() || undefined,
+                    dependencies: req.getDependenciesList?.() ?? [],
                     ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
                     ...(frames.length ? { stackTrace: frames } : {}),
                 });

@@ -152,6 +152,13 @@ function trackingStack(inner: StackView): { stack: StackView; consulted(): boole
     return { stack, consulted: () => touched, reset: () => void (touched = false) };
 }
 
+/** Whether Analyze, which sees the resource alone, left this pair to the stack phase. */
+function deferredAlone(rule: ResourceRule, view: ResourceView, config: PackConfig, stackName: string | undefined): boolean {
+    const alone = trackingStack(buildStackView([view], stackName));
+    runCheck(rule, () => rule.check(view, { stack: alone.stack, config }));
+    return alone.consulted();
+}
+
 function runCheck(rule: Rule, check: () => Outcome): Outcome {
     try {
         return check();
@@ -245,12 +252,16 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const ctx: RuleContext = { stack: tracker.stack, config: settings.config };
             // Every pair is decided here (whichever phase reports it), so an exception that covers nothing is known.
             const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+            const stackName = env.stack ?? (views[0] && stackFromUrn(views[0].urn));
             for (const view of views) {
                 if (!applies(rule, view.type)) continue;
+                // Whether Analyze deferred this pair, decided as Analyze decides it (the resource alone):
+                // the full stack's tracker alone cannot tell, since a rule may answer the second resource
+                // from an index it built over the stack for the first without touching the stack again.
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
                 const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-                if (tracker.consulted()) report(outcome, reportViolation, view.urn, exemption);
+                if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption);
             }
             reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
         },
