@@ -8971,7 +8971,7 @@ function problem(ingress, group, stack, configured) {
   const possible = group === "unknown" ? allStorePorts(stack) : void 0;
   const maybe = possible ? openedDataPorts(ingress.protocol, ingress.from, ingress.to, possible.ports).filter((p) => !ports.includes(p)) : [];
   if (!ports.length && !maybe.length) return compliant();
-  const publicCidrs = ingress.cidrs.filter(isPublicCidr);
+  const publicCidrs = ingress.cidrs.filter((c) => c.trim() !== "" && isPublicCidr(c));
   for (const ref of ingress.prefixLists) {
     if (prefixListCidrs(stack, ref).some(isPublicCidr)) publicCidrs.push(`prefix list ${ref}`);
   }
@@ -8989,7 +8989,7 @@ function ec2Form(block, where) {
     from: readNumber(block, "fromPort"),
     to: readNumber(block, "toPort"),
     cidrs: [...readStrings(block, "cidrBlocks"), ...readStrings(block, "ipv6CidrBlocks")],
-    prefixLists: readStrings(block, "prefixListIds")
+    prefixLists: readStrings(block, "prefixListIds").filter((p) => p.trim() !== "")
   };
 }
 var securityGroupNoPublicDataPort = defineResourceRule({
