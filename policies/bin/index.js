@@ -8082,6 +8082,33 @@ function normaliseProps(raw) {
   return value;
 }
 
+// acknowledgements.ts
+var ACK_TAG_PREFIX = "appi:ack:";
+var VALUE = /^expires=(\S+) approver=(\S+) reason=(.+)$/;
+function parseAcknowledgement(rule, value, now = /* @__PURE__ */ new Date()) {
+  const where = `acknowledgement tag ${ACK_TAG_PREFIX}${rule}`;
+  const m = VALUE.exec(value.trim());
+  if (!m) return { problem: `${where} is malformed (${JSON.stringify(value)}): write "expires=YYYY-MM-DD approver=NAME reason=TEXT" (components/acknowledge.ts does)` };
+  const [, expires, approver, reason] = m;
+  const day = /* @__PURE__ */ new Date(`${expires}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== expires) return { problem: `${where} has an invalid expiry date "${expires}"` };
+  if (reason.trim().length < 10) return { problem: `${where} gives no real reason (at least 10 characters)` };
+  if (expires < now.toISOString().slice(0, 10)) return { problem: `${where} expired on ${expires} (approved by ${approver}): renew or remove it` };
+  return { ack: { rule, reason: reason.trim(), approver, expires } };
+}
+function tagsOf(resource) {
+  const tags = resource.props.tags;
+  return tags && typeof tags === "object" && !Array.isArray(tags) ? tags : {};
+}
+function applyAcknowledgement(resource, ruleId, outcome, now = /* @__PURE__ */ new Date()) {
+  if (outcome.kind !== "non-compliant") return { outcome };
+  const value = tagsOf(resource)[`${ACK_TAG_PREFIX}${ruleId}`];
+  if (value === void 0) return { outcome };
+  const { ack, problem: problem2 } = typeof value === "string" ? parseAcknowledgement(ruleId, value, now) : { ack: void 0, problem: `acknowledgement tag ${ACK_TAG_PREFIX}${ruleId} is not readable (a secret or unknown value)` };
+  if (ack) return { outcome, exemption: { reason: ack.reason, approver: ack.approver, expires: ack.expires, source: "resource" } };
+  return { outcome: { kind: "non-compliant", messages: [...outcome.messages, problem2] }, mandatory: true };
+}
+
 // exceptions.ts
 var import_ajv2 = __toESM(require_ajv());
 var ExceptionsError = class extends Error {
@@ -11251,7 +11278,20 @@ function runCheck(rule, check) {
 function applies(rule, type) {
   return rule.resourceTypes === "*" || rule.resourceTypes.includes(type);
 }
-function report(outcome, reportViolation, urn, exemption) {
+function report(outcome, reportViolation, urn, exemption, view, ruleId) {
+  if (outcome.kind === "non-compliant" && view && ruleId) {
+    const acked = applyAcknowledgement(view, ruleId, outcome);
+    if (acked.exemption) {
+      const e = acked.exemption;
+      reportViolation({ message: `exempted (acknowledged on the resource) until ${e.expires}, approved by ${e.approver}: ${e.reason}
+${outcome.messages.join("\n")}`, urn, enforcementLevel: "advisory" });
+      return;
+    }
+    if (acked.mandatory && acked.outcome.kind === "non-compliant") {
+      reportViolation({ message: acked.outcome.messages.join("\n"), urn, enforcementLevel: "mandatory" });
+      return;
+    }
+  }
   if (outcome.kind === "non-compliant" && exemption) {
     const message = `exempted until ${exemption.expires}, approved by ${exemption.approver}: ${exemption.reason}
 ${outcome.messages.join("\n")}`;
@@ -11308,7 +11348,7 @@ function resourcePolicy(rule, env = environmentFromProcess()) {
       const tracker = trackingStack(buildStackView([view], env.stack ?? stackFromUrn(view.urn)));
       const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
       if (tracker.consulted()) return;
-      report(outcome, reportViolation, void 0, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome));
+      report(outcome, reportViolation, void 0, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
     },
     validateStack: (args, reportViolation) => {
       const views = args.resources.map((r) => viewFromPolicyResource(r, env));
@@ -11322,7 +11362,7 @@ function resourcePolicy(rule, env = environmentFromProcess()) {
         tracker.reset();
         const outcome = runCheck(rule, () => rule.check(view, ctx));
         const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-        if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption);
+        if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
       }
       reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
     }

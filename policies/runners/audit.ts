@@ -8,6 +8,7 @@ import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
 import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
+import { unusedAcknowledgements } from "../acknowledgements";
 import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import { Report, SourceLocation, toSourceLocation } from "../report/model";
 import { InputError } from "./errors";
@@ -135,7 +136,10 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
         rules: options.rules,
         findings: exempted.findings,
         resources: views.length,
-        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        unusedExemptions: [
+            ...exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+            ...unusedAcknowledgements(views, new Set(exempted.findings.filter((f) => f.exemption?.source === "resource").map((f) => `${f.ruleId}|${f.urn}`))),
+        ],
         coverage: coverageOf(options.rules, views, options.config),
         ...(locations.size ? { locations } : {}),
     };

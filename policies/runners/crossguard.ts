@@ -27,6 +27,7 @@ import { effectiveRegion, isAwsType } from "../core/region";
 import { buildStackView } from "../core/stack-view";
 import { Outcome, PackConfig, ProviderView, ResourceRule, ResourceView, Rule, RuleContext, StackRule, StackView } from "../core/types";
 import { normaliseProps } from "../core/values";
+import { applyAcknowledgement } from "../acknowledgements";
 import { EXCEPTION_SCHEMA, ExceptionMatcher, PolicyException, describeException, parseExceptions, unusedExceptionMessage } from "../exceptions";
 import { ruleHelpUri } from "../report/model";
 import { rules as packRules } from "../rules";
@@ -174,7 +175,20 @@ function applies(rule: ResourceRule, type: string): boolean {
 /** @pulumi/policy's reportViolation also takes a diagnostic object (used to downgrade "not checked" to advisory). */
 type DiagnosticReporter = (d: { message: string; urn?: string; enforcementLevel?: PulumiEnforcementLevel }) => void;
 
-function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string, exemption?: PolicyException): void {
+function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string, exemption?: PolicyException, view?: ResourceView, ruleId?: string): void {
+    if (outcome.kind === "non-compliant" && view && ruleId) {
+        // An acknowledgement tag on the resource, read exactly as the offline check and the audit read it.
+        const acked = applyAcknowledgement(view, ruleId, outcome);
+        if (acked.exemption) {
+            const e = acked.exemption;
+            (reportViolation as unknown as DiagnosticReporter)({ message: `exempted (acknowledged on the resource) until ${e.expires}, approved by ${e.approver}: ${e.reason}\n${outcome.messages.join("\n")}`, urn, enforcementLevel: "advisory" });
+            return;
+        }
+        if (acked.mandatory && acked.outcome.kind === "non-compliant") {
+            (reportViolation as unknown as DiagnosticReporter)({ message: acked.outcome.messages.join("\n"), urn, enforcementLevel: "mandatory" });
+            return;
+        }
+    }
     if (outcome.kind === "non-compliant" && exemption) {
         // Never silent: the violation stays in the preview's output, as advisory, with who approved it and until when.
         const message = `exempted until ${exemption.expires}, approved by ${exemption.approver}: ${exemption.reason}\n${outcome.messages.join("\n")}`;
@@ -243,7 +257,7 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
             // Decided with other resources in mind: the stack phase reports it, with all of them in view.
             if (tracker.consulted()) return;
-            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome));
+            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
         },
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const views = args.resources.map((r) => viewFromPolicyResource(r, env));
@@ -261,7 +275,7 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
                 const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-                if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption);
+                if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
             }
             reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
         },

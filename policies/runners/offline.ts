@@ -6,6 +6,7 @@ import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, ResourceView, Rule } from "../core/types";
+import { unusedAcknowledgements } from "../acknowledgements";
 import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
 import * as path from "node:path";
 import { Report, SourceLocation, toSourceLocation } from "../report/model";
@@ -79,7 +80,10 @@ export function checkPlannedStack(planned: PlannedStack, options: CheckOptions):
         rules: options.rules,
         findings: exempted.findings,
         resources: views.length,
-        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        unusedExemptions: [
+            ...exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+            ...unusedAcknowledgements(views, new Set(exempted.findings.filter((f) => f.exemption?.source === "resource").map((f) => `${f.ruleId}|${f.urn}`))),
+        ],
         coverage: coverageOf(options.rules, views, config),
     };
 }
