@@ -14,6 +14,7 @@ import { classifyKey } from "../policies/rules/_shared/kms";
 import { isWorldCidr } from "../policies/rules/_shared/ports";
 import { subnetEgress, SubnetEgress } from "../policies/rules/_shared/network";
 import { plannedStackViews } from "../policies/runners/offline";
+import { wrap } from "../policies/report/text";
 import { PlannedStack } from "./types";
 
 export interface SubnetSummary {
@@ -294,20 +295,20 @@ export function formatPlanSummary(summary: PlanSummary): string {
     const e = summary.evidence;
     if (e) {
         lines.push(`Evidence: planned ${e.time}; commit ${e.commit ? e.commit.slice(0, 12) : "(not a git checkout)"}${e.branch ? ` (${e.branch})` : ""}; policy pack ${e.packVersion}`);
-        lines.push(`Thresholds: ${e.thresholds}`);
+        lines.push(...wrap(`Thresholds: ${e.thresholds}`, ""));
     }
     lines.push(`Stack ${summary.stack}: ${summary.resourceCount} resources would be created in ${summary.region}`);
     lines.push("", "What would be created (count by type):");
     lines.push(table(summary.countsByType.map(([type, n]) => [String(n).padStart(4), type])));
     lines.push("", "Subnets (tier from tags; internet route derived from route tables):");
     lines.push(table([["tier", "cidr", "zone", "internet route", "name"], ...summary.subnets.map((s) => [s.tier, s.cidr, s.zone, s.internetRoute, s.name])]));
-    lines.push("", "Data stores:");
-    lines.push(
-        table([
-            ["store", "name", "encryption key", "backups", "multi-AZ", "subnets"],
-            ...summary.dataStores.map((d) => [d.kind, d.name, d.encryption, d.backupDays === undefined ? "-" : `${d.backupDays} days`, d.multiAz ? "yes" : "no", d.tiers.join(", ") || "-"]),
-        ]),
-    );
+    // One block per store (the key names alone are long): every line fits 100 columns.
+    lines.push("", "Data stores (personal data, and what protects it):");
+    for (const d of summary.dataStores) {
+        lines.push(`  ${d.kind}  ${d.name}`);
+        const facts = [`key ${d.encryption}`, `backups ${d.backupDays === undefined ? "-" : `${d.backupDays} days`}`, `multi-AZ ${d.multiAz ? "yes" : "no"}`, `subnets ${d.tiers.join(", ") || "-"}`];
+        lines.push(...wrap(facts.join("; "), "      "));
+    }
     const lg = summary.logGroups;
     lines.push("", `Log groups: ${lg.count}, shortest retention ${lg.minRetentionDays ?? "-"} days, ${lg.unencrypted} without a customer-managed key`);
     lines.push("", "Exposed to the internet:");
@@ -315,7 +316,7 @@ export function formatPlanSummary(summary: PlanSummary): string {
     lines.push("", "Who can deploy (GitHub OIDC subjects each role trusts):");
     lines.push(summary.deployers.length ? summary.deployers.map((d) => `  ${d.role}\n${d.subjects.map((s) => `    ${s}`).join("\n")}`).join("\n") : "  no role trusts GitHub OIDC");
     if (summary.prodOnlyRules.length) {
-        lines.push("", `Not applicable in ${summary.stack} (prod-only rules): ${summary.prodOnlyRules.join(", ")}`);
+        lines.push("", ...wrap(`Not applicable in ${summary.stack} (prod-only rules): ${summary.prodOnlyRules.join(", ")}`, ""));
     }
     return lines.join("\n");
 }
