@@ -54,6 +54,11 @@ const keys = new Keys(
         accountId,
         region: config.region,
         piiKeyUserArnPatterns: [pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-*`],
+        // The sign-up triggers (components/identity.ts) create users: data keys yes, decrypt never.
+        piiKeyEncryptOnlyArnPatterns: [
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-pre-signup`,
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-post-confirmation`,
+        ],
         tags,
     },
     inJapan,
