@@ -8,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
     db: async () => (await import("./db")).section,
     lambdas: async () => (await import("./lambdas")).section,
     "db-tasks": async () => (await import("./db-tasks")).section,
+    pack: async () => (await import("./pack")).section,
 };
 
 export const BENCH_COMMAND = {

@@ -9007,6 +9007,8 @@ var securityGroupNoPublicDataPort = defineResourceRule({
     "aws:ec2/securityGroupRule:SecurityGroupRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
   ],
+  // Prefix lists are judged through the rules that name them: any public entry counts.
+  reviews: [PREFIX_LIST, PREFIX_LIST_ENTRY],
   check(resource, { config, stack }) {
     const ports = config.dataPorts;
     switch (resource.type) {
