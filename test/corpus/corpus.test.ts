@@ -112,7 +112,7 @@ describe("adversarial corpus: mutations of the planned prod stack through audit,
         baseline = { audit: auditFindings(doc), offline: offlineFindings(doc, planned.config), crossguard: await pack.findings(doc) };
         baselineDisagreements = disagreements(baseline);
         // Every mutation through the audit and the offline check on its own (a few ms each).
-        const runs = mutations.map((m) => {
+        const runs = mutations.filter((m) => ruleOf(m) || !m.awaits).map((m) => {
             const stack = new Stack(clone(doc));
             const urn = m.apply(stack);
             // Through JSON, as a real export file: no undefined left by a mutation's spread.
@@ -160,7 +160,7 @@ describe("adversarial corpus: mutations of the planned prod stack through audit,
             outcomes.set(run.m.id, { mutation: run.m, rule, urn: run.urn, findings, misses, disagreements: disagreements(findings) });
         }
         if (process.env.CORPUS_REPORT) {
-            process.stdout.write(`corpus: ${mutations.length} mutations in ${Date.now() - t0} ms after the pack started; CrossGuard: ${batches.length} shared stacks, ${retry.length} mutations asked alone\n`);
+            process.stdout.write(`corpus: ${runs.length} mutations run (${mutations.length - runs.length} awaiting their rule) in ${Date.now() - t0} ms after the pack started; CrossGuard: ${batches.length} shared stacks, ${retry.length} mutations asked alone\n`);
             printReport([...outcomes.values()]);
         }
     });
@@ -186,7 +186,7 @@ describe("adversarial corpus: mutations of the planned prod stack through audit,
             if (!mine.some((m) => m.expect === "pass")) missing.push(`${rule}: no passing mutation`);
         }
         assert.deepEqual(missing, []);
-        for (const m of mutations) assert.ok(ruleOf(m), `${m.id}: none of ${m.rule} is in the pack`);
+        for (const m of mutations) assert.ok(ruleOf(m) || m.awaits, `${m.id}: none of ${m.rule} is in the pack`);
     });
 
     it("known gaps and disagreements name real mutations and rules", () => {
@@ -198,7 +198,9 @@ describe("adversarial corpus: mutations of the planned prod stack through audit,
     });
 
     for (const m of mutations) {
-        it(`${m.expect.padEnd(9)} ${m.id} (${m.trick})`, () => {
+        it(`${m.expect.padEnd(9)} ${m.id} (${m.trick})`, function () {
+            // Written for a rule another helper is landing: it runs from the moment the rule is in the pack.
+            if (!ruleOf(m) && m.awaits) this.skip();
             const o = outcomes.get(m.id);
             assert.ok(o, "not run");
             const problems: string[] = [];

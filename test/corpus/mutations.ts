@@ -19,6 +19,8 @@ export interface Mutation {
     rule: string;
     expect: Expect;
     trick: Trick;
+    /** Set when the rule is not in the pack yet (another helper lands it): the mutation is pending until it is. */
+    awaits?: string;
     /** Edits the export in place; returns the URN the rule must (not) flag. */
     apply(stack: Stack): string;
 }
@@ -127,6 +129,11 @@ function addIngress(s: Stack, name: string, inputs: Record<string, unknown>, gro
 function addMemoryDb(s: Stack, extra: Record<string, unknown>): Res {
     s.add("aws:memorydb/subnetGroup:SubnetGroup", "appi-memorydb", { name: "appi-prod-memorydb", subnetIds: dataSubnets(s), tags: TAGS(s) }, { parentType: CACHE, id: "appi-prod-memorydb" });
     return s.add("aws:memorydb/cluster:Cluster", "appi-sessions-db", { name: "appi-prod-sessions", nodeType: "db.r7g.large", aclName: "appi-prod-acl", kmsKeyArn: s.keyArn(), snapshotRetentionLimit: 14, subnetGroupName: "appi-prod-memorydb", securityGroupIds: redis(s).get("securityGroupIds"), tags: TAGS(s), ...extra }, { parentType: CACHE });
+}
+
+/** An SQS queue of the program's data tier (a message may carry personal data). */
+function addQueue(s: Stack, extra: Record<string, unknown>): Res {
+    return s.add("aws:sqs/queue:Queue", "appi-erasure-requests", { name: "appi-prod-erasure-requests", messageRetentionSeconds: 345600, tags: TAGS(s), ...extra }, { parentType: DATA, id: "https://sqs.ap-northeast-1.amazonaws.com/123456789012/appi-prod-erasure-requests" });
 }
 
 /** An OpenSearch domain in the data subnets; v7 records domainEndpointOptions as an object. */
@@ -730,6 +737,24 @@ export const mutations: Mutation[] = [
     { id: "ec2/launch-template-imdsv1", rule: "ec2-imdsv2-required", expect: "fail", trick: "type", apply: (s) => s.add("aws:ec2/launchTemplate:LaunchTemplate", "appi-api-lt", { imageId: "ami-0mock1234567890ab", instanceType: "t3.small", metadataOptions: { httpEndpoint: "enabled", httpTokens: "optional" }, tags: TAGS(s) }, { parentType: "appi:api:Api" }).urn },
     { id: "secrets/no-rotation", rule: "secret-rotation", expect: "fail", trick: "type", apply: (s) => addSecret(s, "appi-partner-api").urn },
     { id: "secrets/rotation", rule: "secret-rotation", expect: "pass", trick: "reference", apply: (s) => addSecret(s, "appi-partner-api", { rotation: true }).urn },
+
+    // ---- the general store rules (issue 10 item 1): types no per-service rule decides -----------
+    { id: "stores/queue-aws-managed-sse", rule: "store-encrypted-cmk", awaits: "stores", expect: "fail", trick: "type", apply: (s) => addQueue(s, { sqsManagedSseEnabled: true }).urn },
+    { id: "stores/queue-cmk-by-alias", rule: "store-encrypted-cmk", awaits: "stores", expect: "pass", trick: "spelling", apply: (s) => addQueue(s, { kmsMasterKeyId: "alias/appi-prod/data" }).urn },
+    { id: "stores/queue-key-only-in-outputs", rule: "store-encrypted-cmk", awaits: "stores", expect: "fail", trick: "outputs-only", apply: (s) => addQueue(s, {}).set("kmsMasterKeyId", "alias/aws/sqs", "outputs").urn },
+    { id: "stores/memorydb-no-key", rule: "store-encrypted-cmk", awaits: "stores", expect: "fail", trick: "type", apply: (s) => addMemoryDb(s, { kmsKeyArn: undefined }).urn },
+    { id: "stores/memorydb-no-snapshots", rule: "store-backups", awaits: "stores", expect: "fail", trick: "value", apply: (s) => addMemoryDb(s, { snapshotRetentionLimit: 0 }).urn },
+    { id: "stores/memorydb-snapshots", rule: "store-backups", awaits: "stores", expect: "pass", trick: "type", apply: (s) => addMemoryDb(s, {}).urn },
+    { id: "stores/opensearch-public-endpoint", rule: "store-private", awaits: "stores", expect: "fail", trick: "type", apply: (s) => addOpenSearch(s, { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" }).unset("vpcOptions").urn },
+    { id: "stores/opensearch-in-vpc", rule: "store-private", awaits: "stores", expect: "pass", trick: "type", apply: (s) => addOpenSearch(s, { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" }).urn },
+    {
+        id: "stores/serverless-cache-default-vpc",
+        rule: "store-private",
+        awaits: "stores",
+        expect: "fail",
+        trick: "value",
+        apply: (s) => s.add("aws:elasticache/serverlessCache:ServerlessCache", "appi-sessions", { name: "appi-sessions", engine: "valkey", majorEngineVersion: "8", kmsKeyId: s.keyArn(), snapshotRetentionLimit: 14, tags: TAGS(s) }, { parentType: CACHE }).urn,
+    },
 
     // ---- coverage ---------------------------------------------------------------------------
     {
