@@ -19,6 +19,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./components/api";
 import { Cache } from "./components/cache";
+import { ErasureWorker } from "./components/erasure-worker";
 import { loadConfig } from "./components/config";
 import { Database } from "./components/database";
 import { GithubOidc } from "./components/github-oidc";
@@ -39,7 +40,8 @@ const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider:
 const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
-const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator" };
+// signup_trigger: a pii_signup member that can only create users (migrations/0005).
+const DB_USERS = { cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -52,6 +54,11 @@ const keys = new Keys(
         accountId,
         region: config.region,
         piiKeyUserArnPatterns: [pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-*`],
+        // The sign-up triggers (components/identity.ts) create users: data keys yes, decrypt never.
+        piiKeyEncryptOnlyArnPatterns: [
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-pre-signup`,
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-post-confirmation`,
+        ],
         tags,
     },
     inJapan,
@@ -184,6 +191,7 @@ const github = new GithubOidc(
         existingProviderArn: config.github.existingOidcProviderArn,
         migrationProjectArn: migrations.projectArn,
         migrationLogGroupArn: migrations.logGroupArn,
+        migrationBundle: { objectArn: migrations.bundleObjectArn, kmsKeyArn: keys.dataKeyArn },
         stateBackend: config.pulumiBackend.stateBucket ? { bucketName: config.pulumiBackend.stateBucket, kmsKeyArn: config.pulumiBackend.secretsKeyArn } : undefined,
         secretsProviderKeyArn: config.pulumiBackend.secretsKeyArn,
         ownershipTag: { key: "Project", value: tags.Project },
@@ -208,6 +216,35 @@ const monitoring = new Monitoring(
     inJapan,
 );
 
+// Erasure reaches every store: the worker carries each deletion request to Cognito and the cache; the
+// database completes the request only when every store reports done (migrations/0010).
+const erasure = new ErasureWorker(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        stack: config.stack,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.appSubnetIds,
+        dbProxySecurityGroupId: database.proxySecurityGroupId,
+        dbProxyArn: database.proxyArn,
+        dbProxyEndpoint: database.proxyEndpoint,
+        dbName: database.dbName,
+        dbUser: DB_USERS.erasureWorker,
+        userPoolId: identity.userPoolId,
+        userPoolArn: identity.userPoolArn,
+        redisHost: cache.primaryEndpoint,
+        redisSecurityGroupId: cache.securityGroupId,
+        redisAuthToken: cache.authToken,
+        environmentKeyArn: keys.dataKeyArn,
+        logsKeyArn: keys.logsKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        alarmTopicArn: monitoring.topicArn,
+        code: lambdaCode("erasure-worker"),
+        tags,
+    },
+    inJapan,
+);
+
 // What an operator needs; nothing secret in plain text (the Redis token stays a secret output).
 export const region = config.region;
 export const vpcId = network.vpcId;
@@ -224,5 +261,7 @@ export const alarmTopicArn = monitoring.topicArn;
 export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
+export const dbTasksBucket = migrations.artifactBucketName;
 export const retentionSchedule = migrations.retentionScheduleName;
-export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn };
+export const erasureWorkerFunction = erasure.functionName;
+export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };

@@ -4,6 +4,7 @@
 // branch can produce), and may do only what its job does.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyBuildOverrides } from "./migration-runner";
 
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
@@ -12,6 +13,10 @@ export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
  * own root-CA library and ignores them, but the API still accepts (and older tools expect) a list.
  */
 export const GITHUB_OIDC_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"];
+/** CloudWatch namespace of the compliance metrics; the drift audit publishes PolicyViolations (dimension Stack) there. */
+export const COMPLIANCE_METRIC_NAMESPACE = "APPI/Compliance";
+/** The GitHub environment only the nightly drift-audit workflow declares (deployment branches: main). */
+export const DRIFT_AUDIT_ENVIRONMENT = "drift-audit";
 
 /** Who may assume a role: pushes to one branch, or jobs that run in one GitHub environment. */
 export type GithubSubject = { branch: string } | { environment: string };
@@ -33,12 +38,23 @@ export interface GithubOidcArgs {
      * which the pull-request job declares (a bare `pull_request` subject is not tied to any branch).
      */
     preview?: GithubSubject[];
+    /**
+     * Subjects of the read-only audit role the nightly drift audit uses (default: the `drift-audit`
+     * environment, which only .github/workflows/drift-audit.yml declares and which deploys from main only).
+     * AWS evaluates no OIDC claim beyond `sub` and `aud`, so the environment is what pins the workflow.
+     */
+    audit?: GithubSubject[];
 
     /** An account has one provider per URL: pass its ARN when another stack already created it. */
     existingProviderArn?: pulumi.Input<string>;
 
     migrationProjectArn: pulumi.Input<string>;
     migrationLogGroupArn: pulumi.Input<string>;
+    /**
+     * The db-tasks bundle the migrate job uploads before starting the build (MigrationRunner
+     * `bundleObjectArn`) and the key its bucket encrypts with.
+     */
+    migrationBundle?: { objectArn: pulumi.Input<string>; kmsKeyArn: pulumi.Input<string> };
 
     /** Pulumi DIY state in S3 (omit for Pulumi Cloud, which authenticates with its own token). */
     stateBackend?: { bucketName: pulumi.Input<string>; kmsKeyArn?: pulumi.Input<string> };
@@ -109,13 +125,15 @@ export class GithubOidc extends pulumi.ComponentResource {
     readonly previewRole: aws.iam.Role;
     readonly deployRole: aws.iam.Role;
     readonly migrateRole: aws.iam.Role;
+    readonly auditRole: aws.iam.Role;
 
     readonly providerArn: pulumi.Output<string>;
     readonly previewRoleArn: pulumi.Output<string>;
     readonly deployRoleArn: pulumi.Output<string>;
     readonly migrateRoleArn: pulumi.Output<string>;
+    readonly auditRoleArn: pulumi.Output<string>;
     /** The `sub` claims each role accepts, for the README and the workflows' reviewers. */
-    readonly subjects: { preview: string[]; deploy: string[]; migrate: string[] };
+    readonly subjects: { preview: string[]; deploy: string[]; migrate: string[]; audit: string[] };
 
     constructor(name: string, args: GithubOidcArgs, opts?: pulumi.ComponentResourceOptions) {
         super("appi:delivery:GithubOidc", name, {}, opts);
@@ -128,10 +146,13 @@ export class GithubOidc extends pulumi.ComponentResource {
         if (!args.deploy) throw new Error("deploy: required, e.g. { branch: \"main\" } for dev or { environment: \"prod\" } for prod");
         const previewSubjects = args.preview ?? [{ branch: "main" }, { environment: "preview" }];
         if (previewSubjects.length === 0) throw new Error("preview: give at least one branch or environment");
+        const auditSubjects = args.audit ?? [{ environment: DRIFT_AUDIT_ENVIRONMENT }];
+        if (auditSubjects.length === 0) throw new Error(`audit: give at least one branch or environment (default: the ${DRIFT_AUDIT_ENVIRONMENT} environment)`);
         this.subjects = {
             preview: previewSubjects.map((s, i) => githubSubjectClaim(args.repository, s, `preview[${i}]`)),
             deploy: [githubSubjectClaim(args.repository, args.deploy, "deploy")],
             migrate: [githubSubjectClaim(args.repository, args.migrate ?? args.deploy, "migrate")],
+            audit: auditSubjects.map((s, i) => githubSubjectClaim(args.repository, s, `audit[${i}]`)),
         };
         const iamPrefix = args.iamNamePrefix ?? `${args.namePrefix}-`;
         if (!/^[A-Za-z0-9+=,.@_-]{3,}$/.test(iamPrefix)) throw new Error(`iamNamePrefix: ${JSON.stringify(iamPrefix)} must be at least 3 IAM name characters (no wildcards)`);
@@ -152,7 +173,7 @@ export class GithubOidc extends pulumi.ComponentResource {
             this.providerArn = this.provider.arn;
         }
 
-        const role = (kind: "preview" | "deploy" | "migrate", description: string, policy: pulumi.Output<Statement[]>) => {
+        const role = (kind: "preview" | "deploy" | "migrate" | "audit", description: string, policy: pulumi.Output<Statement[]>) => {
             const r = new aws.iam.Role(`${name}-${kind}`, {
                 name: `${args.namePrefix}-github-${kind}`,
                 description,
@@ -235,6 +256,9 @@ export class GithubOidc extends pulumi.ComponentResource {
                 ...stateSt,
                 // IAM and STS are global (their requests carry us-east-1); everything else stays in the region.
                 { Sid: "DenyOutsideRegion", Effect: "Deny", NotAction: ["iam:*", "sts:*"], Resource: "*", Condition: { StringNotEquals: { "aws:RequestedRegion": region } } },
+                // `pulumi up` never starts a build; a build of the migration project runs with database
+                // access, and with a source or buildspec override it would run whatever the caller sends.
+                { Sid: "DenyStartingBuilds", Effect: "Deny", Action: ["codebuild:StartBuild", "codebuild:StartBuildBatch", "codebuild:RetryBuild", "codebuild:RetryBuildBatch"], Resource: "*" },
                 {
                     Sid: "DenyReadingPersonalData",
                     Effect: "Deny",
@@ -259,26 +283,63 @@ export class GithubOidc extends pulumi.ComponentResource {
             return statements;
         });
 
-        // Migrate: start the one CodeBuild project, follow it, read its log; nothing else.
-        const migratePolicy = pulumi.all([args.migrationProjectArn, args.migrationLogGroupArn]).apply(([projectArn, logGroupArn]): Statement[] => [
-            { Sid: "RunMigrationProject", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"], Resource: projectArn, Condition: inRegion },
-            // The buildspec (the steps that hold database access) is the project's, never the caller's.
-            { Sid: "DenyBuildspecOverride", Effect: "Deny", Action: "codebuild:StartBuild", Resource: projectArn, Condition: { Null: { "codebuild:source.buildspec": "false" } } },
-            { Sid: "ReadMigrationLogs", Effect: "Allow", Action: ["logs:GetLogEvents", "logs:FilterLogEvents"], Resource: [logGroupArn, `${logGroupArn}:*`], Condition: inRegion },
-        ]);
+        // Migrate: upload the bundle, start the one CodeBuild project on it, follow it, read its log; nothing else.
+        const migratePolicy = pulumi.all([args.migrationProjectArn, args.migrationLogGroupArn, args.migrationBundle?.objectArn, args.migrationBundle?.kmsKeyArn])
+            .apply(([projectArn, logGroupArn, bundleArn, bundleKeyArn]): Statement[] => [
+                { Sid: "RunMigrationProject", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild", "codebuild:BatchGetProjects"], Resource: projectArn, Condition: inRegion },
+                // The buildspec and the source (what holds database access) are the project's, never the caller's:
+                // the caller picks only which uploaded bundle version runs.
+                ...denyBuildOverrides(projectArn),
+                { Sid: "ReadMigrationLogs", Effect: "Allow", Action: ["logs:GetLogEvents", "logs:FilterLogEvents"], Resource: [logGroupArn, `${logGroupArn}:*`], Condition: inRegion },
+                ...(bundleArn
+                    ? [
+                          { Sid: "UploadBundle", Effect: "Allow", Action: "s3:PutObject", Resource: bundleArn },
+                          ...(bundleKeyArn ? [{ Sid: "EncryptBundle", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: bundleKeyArn, Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } } }] : []),
+                      ]
+                    : []),
+            ]);
+
+        // Audit (the nightly drift audit): read the state to export it, publish the violation count in
+        // the compliance namespace; no lock, no write, no secrets key (the export keeps secrets encrypted).
+        const auditPolicy = pulumi.all([args.stateBackend?.bucketName, args.stateBackend?.kmsKeyArn, partition]).apply(([bucket, stateKey, part]): Statement[] => {
+            const statements: Statement[] = [
+                {
+                    Sid: "PublishComplianceMetrics",
+                    Effect: "Allow",
+                    Action: "cloudwatch:PutMetricData",
+                    Resource: "*", // PutMetricData has no resource type; the namespace condition is its scope
+                    Condition: { StringEquals: { "cloudwatch:namespace": COMPLIANCE_METRIC_NAMESPACE, "aws:RequestedRegion": region } },
+                },
+                { Sid: "WhoAmI", Effect: "Allow", Action: "sts:GetCallerIdentity", Resource: "*" },
+            ];
+            if (bucket) {
+                const bucketArn = `arn:${part}:s3:::${bucket}`;
+                statements.push(
+                    { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"], Resource: bucketArn },
+                    { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/.pulumi/*` },
+                    // Explicit, so a broader grant attached later cannot turn the auditor into a writer.
+                    { Sid: "DenyStateWrites", Effect: "Deny", Action: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"], Resource: [bucketArn, `${bucketArn}/*`] },
+                );
+                if (stateKey) statements.push({ Sid: "StateKey", Effect: "Allow", Action: "kms:Decrypt", Resource: stateKey, Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } } });
+            }
+            return statements;
+        });
 
         this.previewRole = role("preview", "GitHub Actions: pulumi preview (read-only)", previewPolicy);
         this.deployRole = role("deploy", "GitHub Actions: pulumi up for this stack", deployPolicy);
         this.migrateRole = role("migrate", "GitHub Actions: start the database migration build", migratePolicy);
+        this.auditRole = role("audit", "GitHub Actions: nightly drift audit (state export, compliance metric)", auditPolicy);
         this.previewRoleArn = this.previewRole.arn;
         this.deployRoleArn = this.deployRole.arn;
         this.migrateRoleArn = this.migrateRole.arn;
+        this.auditRoleArn = this.auditRole.arn;
 
         this.registerOutputs({
             providerArn: this.providerArn,
             previewRoleArn: this.previewRoleArn,
             deployRoleArn: this.deployRoleArn,
             migrateRoleArn: this.migrateRoleArn,
+            auditRoleArn: this.auditRoleArn,
         });
     }
 }

@@ -1,10 +1,10 @@
-// `npm run build:lambdas [-- outDir]`: bundles each Cognito trigger with esbuild into
+// `npm run build:lambdas [-- outDir]`: bundles each Lambda (the Cognito triggers, the erasure worker) with esbuild into
 // build/lambdas/<name>/index.js for the Node.js 22 Lambda runtime (CommonJS, `exports.handler`).
 import { statSync } from "node:fs";
 import path from "node:path";
 import { build, BuildOptions } from "esbuild";
 
-export const LAMBDA_NAMES = ["pre-signup", "post-confirmation"] as const;
+export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker"] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
 export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas");

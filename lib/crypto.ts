@@ -12,7 +12,7 @@
 //   PII_KMS_PREVIOUS_KEY_ARNS / PII_L3_KMS_PREVIOUS_KEY_ARNS); locally one PII_LOCAL_KEY (base64, 32
 //   bytes) from which each layer's and version's AES key is derived with HKDF.
 // - Rotation: new writes use the newest version of a layer, every older version stays readable.
-import { hkdfSync } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
 import {
     AlgorithmSuiteIdentifier,
     buildClient,
@@ -367,6 +367,21 @@ function innerKey(keys: KeyVersion[]): KeyVersion {
 
 type Queryable = Pick<PoolClient, "query">;
 
+/** The encryption_metadata row of one field (inner key, and for level 3 the outer key), as signup_create_user takes it. */
+export function encryptionMetadataRow(column: PiiColumn, field: EncryptedField) {
+    const inner = innerKey(field.keys);
+    const outer = field.level === 3 ? field.keys[0] : undefined;
+    return {
+        field_name: column,
+        encryption_level: field.level,
+        kms_key_id: inner.keyId,
+        key_version: inner.version,
+        outer_kms_key_id: outer?.keyId ?? null,
+        outer_key_version: outer?.version ?? null,
+        algorithm: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY",
+    };
+}
+
 /** Upserts the encryption_metadata rows of a user's fields (inner key, and for level 3 the outer key), in one statement. */
 export async function recordEncryptionMetadata(client: Queryable, userId: string, fields: { column: PiiColumn; field: EncryptedField }[]): Promise<void> {
     if (!fields.length) return;
@@ -420,7 +435,8 @@ export async function recordEncryptionAudit(client: Queryable, entries: AuditEnt
 }
 
 export interface AccessRequest {
-    userId: string;
+    /** Signed identity token of the user whose fields are read (signIdentityToken). */
+    token: string;
     columns: PiiColumn[];
     /** Who reads (application principal, staff id): recorded in encryption_audit. */
     performedBy: string;
@@ -431,7 +447,7 @@ export interface AccessRequest {
 
 /**
  * Decrypts fields of one user for an authorized reader and records every attempt, successful or not,
- * in encryption_audit. Runs in its own transaction acting as that user (row-level security applies),
+ * in encryption_audit. Runs in its own transaction acting as the token's user (row-level security applies),
  * so the audit rows of a failed decryption are committed before the error is thrown.
  * Returns column -> plaintext; a column that is NULL (never provided, or erased) maps to null.
  */
@@ -444,12 +460,13 @@ export async function decryptUserFields(
     if (!request.purpose) throw new Error("decryptUserFields: purpose (why) is required for the audit trail");
     const unknown = request.columns.filter((c) => !isPiiColumn(c));
     if (unknown.length || !request.columns.length) {
-        throw new Error(`decryptUserFields: columns must be among ${Object.keys(PII_COLUMNS).join(", ")}; got ${request.columns.join(", ") || "none"}`);
+        throw new Error(`decryptUserFields: columns must be among ${Object.keys(PII_COLUMNS).join(", ")}; got ${unknown.length} unknown of ${request.columns.length}`);
     }
-    const outcome = await withUserTransaction(db, request.userId, async (client) => {
+    const { token: _token, ...auditFields } = request;
+    const outcome = await withUserTransaction(db, request.token, async (client, userId) => {
         const selected = request.columns.join(", "); // validated against PII_COLUMNS above
-        const { rows } = await client.query(`SELECT ${selected} FROM users WHERE id = $1`, [request.userId]);
-        if (!rows.length) return { error: new Error(`decryptUserFields: no user ${request.userId} visible to this session`) };
+        const { rows } = await client.query(`SELECT ${selected} FROM users WHERE id = $1`, [userId]);
+        if (!rows.length) return { error: new Error("decryptUserFields: the token's user is not visible to this session (erased, or never created)") };
         const values: Record<string, string | null> = {};
         const audit: AuditEntry[] = [];
         let firstError: Error | undefined;
@@ -461,14 +478,14 @@ export async function decryptUserFields(
             }
             const level = PII_COLUMNS[column];
             const started = performance.now();
-            const ref = { table: "users", column, userId: request.userId };
+            const ref = { table: "users", column, userId };
             try {
                 const decrypted = await cipher.decrypt(ref, ciphertext, level);
                 values[column] = decrypted.plaintext;
-                audit.push({ ...request, column, operation: "decrypt", level, key: innerKey(decrypted.keys), success: true, durationMs: performance.now() - started });
+                audit.push({ ...auditFields, userId, column, operation: "decrypt", level, key: innerKey(decrypted.keys), success: true, durationMs: performance.now() - started });
             } catch (err) {
                 firstError ??= err instanceof Error ? err : new Error(String(err));
-                audit.push({ ...request, column, operation: "decrypt", level, success: false, errorCode: err instanceof PiiDecryptError ? "decrypt_failed" : "error", durationMs: performance.now() - started });
+                audit.push({ ...auditFields, userId, column, operation: "decrypt", level, success: false, errorCode: err instanceof PiiDecryptError ? "decrypt_failed" : "error", durationMs: performance.now() - started });
             }
         }
         await recordEncryptionAudit(client, audit);
@@ -525,4 +542,38 @@ export async function rotateKey(
         [rotationId, keyType, fresh.keyId, old.version, fresh.version, options.initiatedBy],
     );
     return { keys: rotated, rotationId, oldVersion: old.version, newVersion: fresh.version };
+}
+
+// Signed identity tokens (migrations/0005): the database acts for a user only when handed a token it can
+// verify, so a stolen database credential alone cannot act as anyone. The minter (the API after checking
+// the Cognito JWT, a Lambda for the user of its event, the tests) holds the shared secret
+// APP_IDENTITY_SECRET; the database holds the same secret in a table no application role can read.
+
+export const IDENTITY_TOKEN_MAX_TTL_SECONDS = 3600;
+const IDENTITY_TOKEN_DEFAULT_TTL_SECONDS = 300;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The shared identity secret from APP_IDENTITY_SECRET (base64, 32 to 64 bytes). */
+export function identitySecretFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
+    const text = env.APP_IDENTITY_SECRET;
+    if (!text) throw new Error("APP_IDENTITY_SECRET is not set (base64, 32 to 64 bytes; the same secret the database holds)");
+    const secret = Buffer.from(text, "base64");
+    if (secret.length < 32 || secret.length > 64 || secret.toString("base64").replace(/=+$/, "") !== text.trim().replace(/=+$/, "")) {
+        throw new Error("APP_IDENTITY_SECRET must be base64 of 32 to 64 bytes");
+    }
+    return secret;
+}
+
+/** v1.<user id>.<expiry, unix seconds>.<hex HMAC-SHA256 of the part before it>: what app_begin_identity() verifies. */
+export function signIdentityToken(secret: Buffer, userId: string, options: { ttlSeconds?: number; now?: Date } = {}): string {
+    if (secret.length < 32 || secret.length > 64) throw new Error("identity secret must be 32 to 64 bytes");
+    const id = typeof userId === "string" ? userId.toLowerCase() : "";
+    if (!UUID_PATTERN.test(id)) throw new Error("signIdentityToken: the user id must be a UUID (the Cognito sub)");
+    const ttl = options.ttlSeconds ?? IDENTITY_TOKEN_DEFAULT_TTL_SECONDS;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > IDENTITY_TOKEN_MAX_TTL_SECONDS) {
+        throw new Error(`signIdentityToken: ttlSeconds must be an integer from 1 to ${IDENTITY_TOKEN_MAX_TTL_SECONDS}`);
+    }
+    const expires = Math.floor((options.now ?? new Date()).getTime() / 1000) + ttl;
+    const signed = `v1.${id}.${expires}`;
+    return `${signed}.${createHmac("sha256", secret).update(signed, "utf8").digest("hex")}`;
 }

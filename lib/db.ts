@@ -93,10 +93,13 @@ function buildConfig(env: NodeJS.ProcessEnv): pg.PoolConfig {
     const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
     const max = env.DB_POOL_MAX ? Number(env.DB_POOL_MAX) : inLambda ? 2 : 10;
     if (!Number.isInteger(max) || max < 1) throw new Error(`DB_POOL_MAX must be a positive integer, got "${env.DB_POOL_MAX}"`);
+    // Cognito waits 5 s for a trigger: connecting, then any statement or lock wait, must give up well before
+    // (the sign-up login carries the same limits server-side, migrations/0008).
     return {
         ...base,
         max,
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: inLambda ? 2_000 : 10_000,
+        ...(inLambda ? { statement_timeout: 3_000, lock_timeout: 1_000, query_timeout: 3_500 } : {}),
         idleTimeoutMillis: inLambda ? 60_000 : 10_000,
         application_name: env.AWS_LAMBDA_FUNCTION_NAME ?? "appi-infra",
     };
@@ -137,32 +140,56 @@ function isPool(db: pg.Pool | pg.PoolClient): db is pg.Pool {
 }
 
 /**
- * Runs fn in a transaction acting for one user: row-level security lets the session see and change that
- * user's rows only (app.user_id is transaction-local, so a pooled connection forgets it at COMMIT).
+ * A database error without the values it may quote: pg puts offending values in `detail` (e.g. the duplicate
+ * e-mail of a unique violation), `where` and `internalQuery`. The message keeps the SQLSTATE and constraint.
+ */
+export function withoutValues(err: unknown): unknown {
+    const e = err as { code?: unknown; constraint?: unknown; message?: unknown; detail?: unknown; severity?: unknown };
+    if (!(err instanceof Error) || typeof e.code !== "string" || typeof e.severity !== "string") return err;
+    const safe = new Error(`database error ${e.code}${typeof e.constraint === "string" ? ` on ${e.constraint}` : ""}: ${String(e.message).replace(/"[^"]*"|'[^']*'|\([^)]*\)=\([^)]*\)/g, "…")}`);
+    return Object.assign(safe, { name: "DatabaseError", code: e.code, constraint: e.constraint });
+}
+
+/** The user id a well-formed identity token names (not verified: the database verifies it). */
+export function identityTokenUserId(token: unknown): string {
+    const parts = typeof token === "string" ? token.split(".") : [];
+    if (parts.length !== 4 || parts[0] !== "v1" || !isUuid(parts[1]) || !/^\d{1,12}$/.test(parts[2]) || !/^[0-9a-f]{64}$/.test(parts[3])) {
+        // Never echo the token: it is a credential.
+        throw new Error("withUserTransaction: the identity token is malformed (expected v1.<user id>.<expiry>.<signature> from signIdentityToken)");
+    }
+    return parts[1].toLowerCase();
+}
+
+/**
+ * Runs fn in a transaction acting for the user of a signed identity token (lib/crypto.ts signIdentityToken):
+ * app_begin_identity() verifies it inside the database, and row-level security then lets the session see
+ * and change that user's rows only. The identity is transaction-local; on release the connection's
+ * session state (role, settings) is reset too, so a pooled connection never carries it into the next request.
  */
 export async function withUserTransaction<T>(
     db: pg.Pool | pg.PoolClient,
-    userId: string,
-    fn: (client: pg.PoolClient) => Promise<T>,
+    token: string,
+    fn: (client: pg.PoolClient, userId: string) => Promise<T>,
 ): Promise<T> {
-    if (!isUuid(userId)) {
-        throw new Error(`withUserTransaction: userId must be a UUID (the Cognito sub), got ${JSON.stringify(userId)}`);
-    }
+    identityTokenUserId(token);
     const client = isPool(db) ? await db.connect() : db;
-    // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+    // A connection whose ROLLBACK or reset failed is in an unknown state: destroy it rather than pool it.
     let broken: Error | undefined;
     try {
         await client.query("BEGIN");
         try {
-            await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
-            const result = await fn(client);
+            const { rows } = await client.query("SELECT app_begin_identity($1) AS user_id", [token]);
+            const result = await fn(client, rows[0].user_id);
             await client.query("COMMIT");
             return result;
         } catch (err) {
             await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
-            throw err;
+            throw withoutValues(err);
         }
     } finally {
-        if (isPool(db)) client.release(broken);
+        if (isPool(db)) {
+            if (!broken) await client.query("RESET ROLE; RESET ALL").catch((resetError: Error) => (broken = resetError));
+            client.release(broken);
+        }
     }
 }

@@ -23,7 +23,8 @@ export class ExceptionsError extends Error {
     }
 }
 
-const EXCEPTION_SCHEMA = {
+/** One exception; also the item schema of each CrossGuard policy's `exceptions` config. */
+export const EXCEPTION_SCHEMA = {
     type: "object",
     required: ["rule", "urn", "reason", "approver", "expires"],
     additionalProperties: false,
@@ -47,6 +48,21 @@ const validateFile = new Ajv({ allErrors: false }).compile(FILE_SCHEMA);
 
 function describe(e: Partial<PolicyException>, index: number): string {
     return `exception #${index + 1}${e.rule ? ` (rule ${e.rule}${e.urn ? `, urn ${e.urn}` : ""})` : ""}`;
+}
+
+/** Names an exception by what it says, not by its place in a list: the same words from every runner. */
+export function describeException(e: Pick<PolicyException, "rule" | "urn">): string {
+    return `exception for rule ${e.rule} on ${e.urn}`;
+}
+
+/** The error for an exception past its date: identical in the offline check, the audit and CrossGuard. */
+export function expiredMessage(e: PolicyException): string {
+    return `${describeException(e)} expired on ${e.expires} (approved by ${e.approver}): renew or remove it`;
+}
+
+/** The note for an exception that covers no violation (the resource was fixed, or the URN pattern is wrong). */
+export function unusedExceptionMessage(e: PolicyException): string {
+    return `${describeException(e)} (approved by ${e.approver}, expires ${e.expires}) matched no violation: the resource complies now or the URN pattern is wrong; remove it or correct the URN`;
 }
 
 /** Today as YYYY-MM-DD in UTC (the calendar an expiry date is read in). */
@@ -76,7 +92,7 @@ export function parseExceptions(doc: unknown, options: { knownRules?: readonly s
             throw new ExceptionsError(`malformed exceptions: ${describe(e, i)} has an invalid expiry date "${e.expires}"`);
         }
         if (e.expires < today) {
-            throw new ExceptionsError(`${describe(e, i)} expired on ${e.expires} (approved by ${e.approver}): renew or remove it`);
+            throw new ExceptionsError(expiredMessage(e));
         }
         if (options.knownRules && !options.knownRules.includes(e.rule)) {
             throw new ExceptionsError(`malformed exceptions: ${describe(e, i)} names an unknown rule "${e.rule}"`);
@@ -111,13 +127,41 @@ function urnPattern(pattern: string): RegExp {
     return new RegExp(`^${body}$`);
 }
 
+/** Finds the exception covering a (rule, URN) pair; compiled once per list. */
+export class ExceptionMatcher {
+    private readonly compiled: { e: PolicyException; re: RegExp }[];
+    private readonly used = new Set<PolicyException>();
+
+    constructor(readonly exceptions: readonly PolicyException[]) {
+        this.compiled = exceptions.map((e) => ({ e, re: urnPattern(e.urn) }));
+    }
+
+    /** The exception covering a non-compliant (rule, URN), remembered as used. */
+    match(ruleId: string, urn: string): PolicyException | undefined {
+        const hit = this.compiled.find(({ e, re }) => e.rule === ruleId && re.test(urn))?.e;
+        if (hit) this.used.add(hit);
+        return hit;
+    }
+
+    /** Exceptions no violation has matched so far. */
+    unused(): PolicyException[] {
+        return this.exceptions.filter((e) => !this.used.has(e));
+    }
+}
+
 /** Marks the non-compliant findings an exception covers as exempted; everything else passes through unchanged. */
 export function applyExceptions(findings: readonly Finding[], exceptions: readonly PolicyException[]): Finding[] {
-    if (exceptions.length === 0) return [...findings];
-    const compiled = exceptions.map((e) => ({ e, re: urnPattern(e.urn) }));
-    return findings.map((f) => {
-        if (f.outcome.kind !== "non-compliant") return f;
-        const hit = compiled.find(({ e, re }) => e.rule === f.ruleId && re.test(f.urn));
-        return hit ? { ...f, exemption: { reason: hit.e.reason, approver: hit.e.approver, expires: hit.e.expires } } : f;
+    return applyExceptionsReportingUnused(findings, exceptions).findings;
+}
+
+/** As applyExceptions, and lists the exceptions that covered nothing (every report shows them). */
+export function applyExceptionsReportingUnused(findings: readonly Finding[], exceptions: readonly PolicyException[]): { findings: Finding[]; unused: PolicyException[] } {
+    if (exceptions.length === 0) return { findings: [...findings], unused: [] };
+    const matcher = new ExceptionMatcher(exceptions);
+    const out = findings.map((f) => {
+        if (f.outcome.kind !== "non-compliant" || f.exemption) return f;
+        const hit = matcher.match(f.ruleId, f.urn);
+        return hit ? { ...f, exemption: { reason: hit.reason, approver: hit.approver, expires: hit.expires } } : f;
     });
+    return { findings: out, unused: matcher.unused() };
 }

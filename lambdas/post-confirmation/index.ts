@@ -2,23 +2,15 @@
 //  - level 1 in clear: email, given_name -> first_name, family_name -> last_name, phone_number -> phone;
 //  - level 2 (one layer): address, birthdate, source IP;  level 3 (two layers, two keys): SSN, bank account, card;
 //  - encryption_metadata per encrypted field, the initial consents, an encryption_audit entry per field;
-//  - all in one transaction acting as the user (app.user_id), so it works under row-level security as a
-//    pii_write member.
+//  - all in one call of signup_create_user (SECURITY DEFINER): the Lambda's database login is a pii_signup
+//    member that can create a new user and nothing else (no read or change of any existing user).
 // Cognito retries a trigger that fails or takes over 5 s: a second run of the same event finds the row and
 // writes nothing (ON CONFLICT on the user id, idempotency key on the consents). Forgot-password confirmations
 // write nothing. The handler returns the event, as Cognito requires.
 import type { Context, PostConfirmationTriggerEvent } from "aws-lambda";
 import type { Pool } from "pg";
-import {
-    AuditEntry,
-    getPiiCipher,
-    PII_COLUMNS,
-    PiiCipher,
-    PiiColumn,
-    recordEncryptionAudit,
-    recordEncryptionMetadata,
-} from "../../lib/crypto";
-import { getPool, isUuid, withUserTransaction } from "../../lib/db";
+import { encryptionMetadataRow, getPiiCipher, PII_COLUMNS, PiiCipher, PiiColumn } from "../../lib/crypto";
+import { getPool, isUuid } from "../../lib/db";
 
 // Lets a bundle's user (tests, the benchmark) close the bundle's own copy of the pool.
 export { closePool } from "../../lib/db";
@@ -70,7 +62,7 @@ function withoutDetail(err: unknown): Error {
 
 async function createUser(deps: PostConfirmationDeps, userId: string, data: SignUpData, requestId: string | undefined): Promise<Outcome> {
     const cipher = deps.cipher();
-    // Encrypt before opening the transaction (KMS calls in AWS), all fields in parallel.
+    // Encrypt before touching the database (KMS calls in AWS), all fields in parallel.
     const plaintexts = Object.entries(plaintextFields(data)) as [PiiColumn, string][];
     const attempts = await Promise.allSettled(
         plaintexts.map(async ([column, plaintext]) => {
@@ -86,61 +78,60 @@ async function createUser(deps: PostConfirmationDeps, userId: string, data: Sign
     const failures = attempts.flatMap((a) => (a.status === "rejected" ? [a.reason as Error & { column: PiiColumn; durationMs: number }] : []));
     if (failures.length) {
         // Failed encryptions belong in the audit trail too (e.g. KMS unreachable); the user row is not written.
-        await withUserTransaction(deps.pool(), userId, (client) =>
-            recordEncryptionAudit(
-                client,
-                failures.map((f) => ({
-                    userId,
-                    column: f.column,
-                    operation: "encrypt" as const,
-                    level: PII_COLUMNS[f.column],
-                    performedBy: deps.principal,
-                    purpose: "signup",
-                    success: false,
-                    errorCode: "encrypt_failed",
-                    durationMs: f.durationMs,
-                    requestId,
-                })),
-            ),
-        ).catch(() => undefined); // the encryption error below is the one to report
+        await deps
+            .pool()
+            .query("SELECT signup_record_encryption_failures($1, $2)", [
+                userId,
+                JSON.stringify(
+                    failures.map((f) => ({
+                        field_name: f.column,
+                        encryption_level: PII_COLUMNS[f.column],
+                        performed_by: deps.principal,
+                        error_code: "encrypt_failed",
+                        duration_ms: Number(f.durationMs.toFixed(3)),
+                        request_id: requestId ?? null,
+                    })),
+                ),
+            ])
+            .catch(() => undefined); // the encryption error below is the one to report
         throw failures[0];
     }
     const encrypted = attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
-    const columns = encrypted.map((e) => e.column);
-    return withUserTransaction(deps.pool(), userId, async (client) => {
-        const insert = await client.query(
-            `INSERT INTO users (id, email, first_name, last_name, phone${columns.map((c) => `, ${c}`).join("")})
-             VALUES ($1, $2, $3, $4, $5${columns.map((_, i) => `, $${i + 6}`).join("")})
-             ON CONFLICT (id) DO NOTHING
-             RETURNING id`,
-            [userId, data.email, data.firstName, data.lastName, data.phone ?? null, ...encrypted.map((e) => e.field.ciphertext)],
-        );
-        if (insert.rowCount === 0) return { status: "already_processed" } as const;
-
-        await recordEncryptionMetadata(client, userId, encrypted);
-
-        const consents = await client.query(
-            `INSERT INTO consent_records (user_id, purpose, granted, notice_version, actor, source, idempotency_key)
-             SELECT $1, purpose, true, $2, 'user', 'signup', $3 FROM unnest($4::text[]) AS purpose
-             ON CONFLICT (user_id, purpose, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
-            [userId, data.privacyNoticeVersion, `cognito:PostConfirmation_ConfirmSignUp:${userId}`, data.consents],
-        );
-
-        const audit: AuditEntry[] = encrypted.map(({ column, field, durationMs }) => ({
+    // The sign-up login may only call signup_create_user (migrations/0005): one statement creates the row,
+    // its encryption metadata, the consents and the encryption audit, or nothing if the user exists already.
+    const { rows } = await deps.pool().query(
+        "SELECT signup_create_user($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS created",
+        [
             userId,
-            column,
-            operation: "encrypt",
-            level: field.level,
-            key: field.keys[field.keys.length - 1],
-            performedBy: deps.principal,
-            purpose: "signup",
-            success: true,
-            durationMs,
-            requestId,
-        }));
-        await recordEncryptionAudit(client, audit);
-        return { status: "created", fieldsEncrypted: encrypted.length, consentsRecorded: consents.rowCount ?? 0 } as const;
-    });
+            data.email,
+            data.firstName,
+            data.lastName,
+            data.phone ?? null,
+            encrypted.map((e) => e.column),
+            encrypted.map((e) => e.field.ciphertext),
+            JSON.stringify(encrypted.map(({ column, field }) => encryptionMetadataRow(column, field))),
+            data.consents,
+            data.privacyNoticeVersion,
+            `cognito:PostConfirmation_ConfirmSignUp:${userId}`,
+            JSON.stringify(
+                encrypted.map(({ column, field, durationMs }) => {
+                    const key = field.keys[field.keys.length - 1];
+                    return {
+                        field_name: column,
+                        encryption_level: field.level,
+                        kms_key_id: key.keyId,
+                        key_version: key.version,
+                        performed_by: deps.principal,
+                        success: true,
+                        duration_ms: Number(durationMs.toFixed(3)),
+                        request_id: requestId ?? null,
+                    };
+                }),
+            ),
+        ],
+    );
+    if (!rows[0].created) return { status: "already_processed" };
+    return { status: "created", fieldsEncrypted: encrypted.length, consentsRecorded: data.consents.length };
 }
 
 export function createPostConfirmationHandler(deps: PostConfirmationDeps) {

@@ -137,6 +137,11 @@ export interface RuleMetadata {
     severity: Severity;
     remediation: string;
     defaultEnforcement: EnforcementLevel;
+    /**
+     * Types the rule judges besides those it applies to (resources it reads through
+     * references, e.g. a subnet group's subnets and route tables); counted by the coverage line.
+     */
+    reviews?: readonly string[];
 }
 
 export interface RuleContext {
@@ -165,6 +170,6 @@ export interface Finding {
     resourceType: string;
     outcome: Outcome;
     enforcementLevel: EnforcementLevel;
-    /** Set when an exception covers a non-compliant finding. */
-    exemption?: { reason: string; approver: string; expires: string };
+    /** Set when an exception (or, with source "resource", an acknowledgement tag on the resource) covers a non-compliant finding. */
+    exemption?: { reason: string; approver: string; expires: string; source?: "resource" };
 }

@@ -1,16 +1,15 @@
 // Every APPI rule, one per file under policies/rules/<service>/<rule-id>.ts (file name == rule id).
 import { Rule } from "../core/types";
-import { backupCopyInAllowedRegions } from "./backup/backup-copy-in-allowed-regions";
 import { logGroupEncryptedCmk } from "./cloudwatch/log-group-encrypted-cmk";
 import { logGroupRetention } from "./cloudwatch/log-group-retention";
 import { codebuildProjectEncryptedCmk } from "./codebuild/codebuild-project-encrypted-cmk";
 import { codebuildProjectInVpc } from "./codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "./codebuild/codebuild-project-not-privileged";
+import { codebuildNoStoredCredentials } from "./codebuild/codebuild-no-stored-credentials";
 import { cognitoAdvancedSecurity } from "./cognito/cognito-advanced-security";
 import { cognitoDeletionProtection } from "./cognito/cognito-deletion-protection";
 import { cognitoMfa } from "./cognito/cognito-mfa";
 import { dynamodbPointInTimeRecovery } from "./dynamodb/dynamodb-point-in-time-recovery";
-import { dynamodbReplicasInAllowedRegions } from "./dynamodb/dynamodb-replicas-in-allowed-regions";
 import { dynamodbTableEncryptedCmk } from "./dynamodb/dynamodb-table-encrypted-cmk";
 import { defaultSecurityGroupClosed } from "./ec2/default-security-group-closed";
 import { ebsEncryptedCmk } from "./ec2/ebs-encrypted-cmk";
@@ -20,20 +19,22 @@ import { vpcFlowLogsEnabled } from "./ec2/vpc-flow-logs-enabled";
 import { cacheSubnetGroupPrivate } from "./elasticache/cache-subnet-group-private";
 import { elasticacheAuthEnabled } from "./elasticache/elasticache-auth-enabled";
 import { elasticacheEncryptedCmk } from "./elasticache/elasticache-encrypted-cmk";
-import { elasticacheGlobalDatastoreInAllowedRegions } from "./elasticache/elasticache-global-datastore-in-allowed-regions";
 import { elasticacheMultiAz } from "./elasticache/elasticache-multi-az";
 import { elasticacheSnapshotRetention } from "./elasticache/elasticache-snapshot-retention";
 import { elasticacheTransitEncryption } from "./elasticache/elasticache-transit-encryption";
+import { dataFlowsInAllowedRegions } from "./global/data-flows-in-allowed-regions";
 import { regionAllowed } from "./global/region-allowed";
+import { resourceTypesReviewed } from "./global/resource-types-reviewed";
 import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
+import { resourcePolicyNotPublic } from "./iam/resource-policy-not-public";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
 import { lambdaEnvironmentEncryptedCmk } from "./lambda/lambda-environment-encrypted-cmk";
 import { lambdaInPrivateSubnet } from "./lambda/lambda-in-private-subnet";
+import { lambdaNotPubliclyInvocable } from "./lambda/lambda-not-publicly-invocable";
 import { databaseProtectedInPulumi } from "./rds/database-protected-in-pulumi";
 import { dbSubnetGroupPrivate } from "./rds/db-subnet-group-private";
 import { rdsAutoMinorVersionUpgrade } from "./rds/rds-auto-minor-version-upgrade";
-import { rdsBackupReplicationInAllowedRegions } from "./rds/rds-backup-replication-in-allowed-regions";
 import { rdsClusterBackupRetention } from "./rds/rds-cluster-backup-retention";
 import { rdsClusterEncryptedCmk } from "./rds/rds-cluster-encrypted-cmk";
 import { rdsClusterPostgresTls } from "./rds/rds-cluster-postgres-tls";
@@ -47,30 +48,24 @@ import { rdsMultiAz } from "./rds/rds-multi-az";
 import { rdsNotPubliclyAccessible } from "./rds/rds-not-publicly-accessible";
 import { rdsPerformanceInsightsCmk } from "./rds/rds-performance-insights-cmk";
 import { rdsProxyRequireTls } from "./rds/rds-proxy-require-tls";
-import { rdsReplicaSourceInAllowedRegions } from "./rds/rds-replica-source-in-allowed-regions";
 import { s3BucketEncryptedCmk } from "./s3/s3-bucket-encrypted-cmk";
 import { s3BucketPublicAccessBlocked } from "./s3/s3-bucket-public-access-blocked";
-import { s3ReplicationInAllowedRegions } from "./s3/s3-replication-in-allowed-regions";
 import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
-import { secretReplicasInAllowedRegions } from "./secretsmanager/secret-replicas-in-allowed-regions";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { storeBackups } from "./stores/store-backups";
 import { storeEncryptedCmk } from "./stores/store-encrypted-cmk";
 import { storePrivate } from "./stores/store-private";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { edgeTlsModern } from "./transit/edge-tls-modern";
+import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
-export const rules: readonly Rule[] = [
+/** Every rule that reviews resources; `rules` adds the coverage rule over them. */
+const reviewingRules: readonly Rule[] = [
     // Residency and cross-border transfer (Art. 28)
     regionAllowed,
-    secretReplicasInAllowedRegions,
-    dynamodbReplicasInAllowedRegions,
-    rdsBackupReplicationInAllowedRegions,
-    rdsReplicaSourceInAllowedRegions,
-    s3ReplicationInAllowedRegions,
+    dataFlowsInAllowedRegions,
     kmsKeySingleRegion,
-    elasticacheGlobalDatastoreInAllowedRegions,
-    backupCopyInAllowedRegions,
     // Encryption at rest with customer-managed keys (Art. 26 safe harbour)
     rdsInstanceEncryptedCmk,
     rdsClusterEncryptedCmk,
@@ -87,11 +82,15 @@ export const rules: readonly Rule[] = [
     rdsInstancePostgresTls,
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
+    storeTlsInTransit,
+    edgeTlsModern,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,
     cacheSubnetGroupPrivate,
     securityGroupNoPublicDataPort,
+    resourcePolicyNotPublic,
+    lambdaNotPubliclyInvocable,
     lambdaInPrivateSubnet,
     storePrivate,
     // Backups
@@ -104,6 +103,7 @@ export const rules: readonly Rule[] = [
     kmsKeyRotation,
     // Keyless CI
     githubOidcTrustPinned,
+    codebuildNoStoredCredentials,
     // Audit trail
     logGroupRetention,
     vpcFlowLogsEnabled,
@@ -130,3 +130,6 @@ export const rules: readonly Rule[] = [
     s3BucketPublicAccessBlocked,
     secretRotation,
 ];
+
+/** The pack: every reviewing rule, then the advisory coverage rule that names the types none of them reviews. */
+export const rules: readonly Rule[] = [...reviewingRules, resourceTypesReviewed(reviewingRules)];

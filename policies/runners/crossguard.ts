@@ -27,6 +27,8 @@ import { effectiveRegion, isAwsType } from "../core/region";
 import { buildStackView } from "../core/stack-view";
 import { Outcome, PackConfig, ProviderView, ResourceRule, ResourceView, Rule, RuleContext, StackRule, StackView } from "../core/types";
 import { normaliseProps } from "../core/values";
+import { applyAcknowledgement } from "../acknowledgements";
+import { EXCEPTION_SCHEMA, ExceptionMatcher, PolicyException, describeException, parseExceptions, unusedExceptionMessage } from "../exceptions";
 import { ruleHelpUri } from "../report/model";
 import { rules as packRules } from "../rules";
 import { isDefaultProviderName, stackFromUrn } from "./views";
@@ -121,19 +123,40 @@ function viewFromPolicyResource(r: PolicyResource, env: CrossGuardEnvironment): 
     return view;
 }
 
-/** The rule's settings from the policy's config (schema defaults are applied by the engine only, so resolveConfig fills them in too). */
-const configCache = new Map<string, PackConfig>();
-function configFrom(getConfig: () => object): PackConfig {
+/** One policy's settings: the pack config, and the exceptions approved for this rule (or why they are unusable). */
+interface PolicySettings {
+    config: PackConfig;
+    exceptions: ExceptionMatcher;
+    /** Set when the policy's `exceptions` are malformed, expired or filed under another rule: none of them applies, and the stack phase fails. */
+    exceptionsProblem?: string;
+}
+
+/** Per-policy config as the engine delivers it (schema defaults are applied by the engine only, so resolveConfig fills them in too). */
+const settingsCache = new Map<string, PolicySettings>();
+function settingsFrom(rule: Rule, getConfig: () => object): PolicySettings {
     const given = getConfig() ?? {};
-    const key = JSON.stringify(given);
-    let config = configCache.get(key);
-    if (!config) {
+    const key = `${rule.id} ${JSON.stringify(given)}`;
+    let settings = settingsCache.get(key);
+    if (!settings) {
         // The engine decides enforcement per policy; a per-rule map makes no sense inside one policy's config.
-        const { enforcement: _ignored, ...rest } = given as Record<string, unknown>;
-        config = resolveConfig(rest);
-        configCache.set(key, config);
+        const { enforcement: _ignored, exceptions, ...rest } = given as Record<string, unknown>;
+        const config = resolveConfig(rest);
+        let list: PolicyException[] = [];
+        let exceptionsProblem: string | undefined;
+        if (exceptions !== undefined) {
+            try {
+                list = parseExceptions(exceptions);
+                const misfiled = list.find((e) => e.rule !== rule.id);
+                if (misfiled) throw new Error(`${describeException(misfiled)} is in the config of policy ${rule.id}: file it under policy ${misfiled.rule} (crossguard-config --exceptions does)`);
+            } catch (err) {
+                exceptionsProblem = `policy ${rule.id}: ${(err as Error).message}`;
+                list = [];
+            }
+        }
+        settings = { config, exceptions: new ExceptionMatcher(list), exceptionsProblem };
+        settingsCache.set(key, settings);
     }
-    return config;
+    return settings;
 }
 
 /** Wraps a StackView so we can tell whether a rule consulted other resources. */
@@ -146,6 +169,13 @@ function trackingStack(inner: StackView): { stack: StackView; consulted(): boole
         },
     });
     return { stack, consulted: () => touched, reset: () => void (touched = false) };
+}
+
+/** Whether Analyze, which sees the resource alone, left this pair to the stack phase. */
+function deferredAlone(rule: ResourceRule, view: ResourceView, config: PackConfig, stackName: string | undefined): boolean {
+    const alone = trackingStack(buildStackView([view], stackName));
+    runCheck(rule, () => rule.check(view, { stack: alone.stack, config }));
+    return alone.consulted();
 }
 
 function runCheck(rule: Rule, check: () => Outcome): Outcome {
@@ -163,8 +193,25 @@ function applies(rule: ResourceRule, type: string): boolean {
 /** @pulumi/policy's reportViolation also takes a diagnostic object (used to downgrade "not checked" to advisory). */
 type DiagnosticReporter = (d: { message: string; urn?: string; enforcementLevel?: PulumiEnforcementLevel }) => void;
 
-function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string): void {
-    if (outcome.kind === "non-compliant") {
+function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string, exemption?: PolicyException, view?: ResourceView, ruleId?: string): void {
+    if (outcome.kind === "non-compliant" && view && ruleId) {
+        // An acknowledgement tag on the resource, read exactly as the offline check and the audit read it.
+        const acked = applyAcknowledgement(view, ruleId, outcome);
+        if (acked.exemption) {
+            const e = acked.exemption;
+            (reportViolation as unknown as DiagnosticReporter)({ message: `exempted (acknowledged on the resource) until ${e.expires}, approved by ${e.approver}: ${e.reason}\n${outcome.messages.join("\n")}`, urn, enforcementLevel: "advisory" });
+            return;
+        }
+        if (acked.mandatory && acked.outcome.kind === "non-compliant") {
+            (reportViolation as unknown as DiagnosticReporter)({ message: acked.outcome.messages.join("\n"), urn, enforcementLevel: "mandatory" });
+            return;
+        }
+    }
+    if (outcome.kind === "non-compliant" && exemption) {
+        // Never silent: the violation stays in the preview's output, as advisory, with who approved it and until when.
+        const message = `exempted until ${exemption.expires}, approved by ${exemption.approver}: ${exemption.reason}\n${outcome.messages.join("\n")}`;
+        (reportViolation as unknown as DiagnosticReporter)({ message, urn, enforcementLevel: "advisory" });
+    } else if (outcome.kind === "non-compliant") {
         reportViolation(outcome.messages.join("\n"), urn);
     } else if (outcome.kind === "cannot-check") {
         // Never a silent pass and never a mandatory failure on a value nobody knows yet.
@@ -173,8 +220,28 @@ function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string
     }
 }
 
+/** The exception covering a non-compliant outcome, unless the policy's exceptions are unusable. */
+function exemptionFor(settings: PolicySettings, matcher: ExceptionMatcher, rule: Rule, urn: string, outcome: Outcome): PolicyException | undefined {
+    return outcome.kind === "non-compliant" && !settings.exceptionsProblem ? matcher.match(rule.id, urn) : undefined;
+}
+
+/** After the stack phase: unusable exceptions fail the preview (as the offline check and audit refuse them); unused ones are reported. */
+function reportExceptionProblems(settings: PolicySettings, matcher: ExceptionMatcher, reportViolation: ReportViolation, stackUrn: string | undefined): void {
+    const diagnose = reportViolation as unknown as DiagnosticReporter;
+    if (settings.exceptionsProblem) {
+        diagnose({ message: settings.exceptionsProblem, urn: stackUrn, enforcementLevel: "mandatory" });
+        return;
+    }
+    for (const e of matcher.unused()) diagnose({ message: unusedExceptionMessage(e), urn: stackUrn, enforcementLevel: "advisory" });
+}
+
+const rootUrn = (views: readonly ResourceView[]) => views.find((v) => v.type === "pulumi:pulumi:Stack")?.urn;
+
 const CONFIG_SCHEMA: PolicyConfigSchema = {
-    properties: Object.fromEntries(Object.entries(CONFIG_JSON_SCHEMA.properties).filter(([key]) => key !== "enforcement")) as PolicyConfigSchema["properties"],
+    properties: {
+        ...(Object.fromEntries(Object.entries(CONFIG_JSON_SCHEMA.properties).filter(([key]) => key !== "enforcement")) as PolicyConfigSchema["properties"]),
+        exceptions: { type: "array", items: EXCEPTION_SCHEMA, default: [], description: "Approved exceptions to this rule, in the exceptions file's shape (rule, urn, reason, approver, expires)." },
+    } as unknown as PolicyConfigSchema["properties"],
 };
 
 function commonFields(rule: Rule) {
@@ -203,24 +270,32 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
                 return;
             }
             const view = viewFromResourceArgs(args, env);
-            const config = configFrom(() => args.getConfig());
+            const settings = settingsFrom(rule, () => args.getConfig());
             const tracker = trackingStack(buildStackView([view], env.stack ?? stackFromUrn(view.urn)));
-            const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config }));
+            const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
             // Decided with other resources in mind: the stack phase reports it, with all of them in view.
             if (tracker.consulted()) return;
-            report(outcome, reportViolation);
+            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
         },
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const views = args.resources.map((r) => viewFromPolicyResource(r, env));
-            const config = configFrom(() => args.getConfig());
+            const settings = settingsFrom(rule, () => args.getConfig());
             const tracker = trackingStack(buildStackView(views, env.stack ?? (views[0] && stackFromUrn(views[0].urn))));
-            const ctx: RuleContext = { stack: tracker.stack, config };
+            const ctx: RuleContext = { stack: tracker.stack, config: settings.config };
+            // Every pair is decided here (whichever phase reports it), so an exception that covers nothing is known.
+            const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+            const stackName = env.stack ?? (views[0] && stackFromUrn(views[0].urn));
             for (const view of views) {
                 if (!applies(rule, view.type)) continue;
+                // Whether Analyze deferred this pair, decided as Analyze decides it (the resource alone):
+                // the full stack's tracker alone cannot tell, since a rule may answer the second resource
+                // from an index it built over the stack for the first without touching the stack again.
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
-                if (tracker.consulted()) report(outcome, reportViolation, view.urn);
+                const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
+                if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
             }
+            reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
         },
     };
 }
@@ -230,11 +305,13 @@ export function stackPolicy(rule: StackRule, env: CrossGuardEnvironment = enviro
         ...commonFields(rule),
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const views = args.resources.map((r) => viewFromPolicyResource(r, env));
-            const config = configFrom(() => args.getConfig());
+            const settings = settingsFrom(rule, () => args.getConfig());
             const stack = buildStackView(views, env.stack ?? (views[0] && stackFromUrn(views[0].urn)));
-            const outcome = runCheck(rule, () => rule.check({ stack, config }));
-            const root = views.find((v) => v.type === "pulumi:pulumi:Stack");
-            report(outcome, reportViolation, root?.urn);
+            const outcome = runCheck(rule, () => rule.check({ stack, config: settings.config }));
+            const root = rootUrn(views);
+            const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+            report(outcome, reportViolation, root, root ? exemptionFor(settings, matcher, rule, root, outcome) : undefined);
+            reportExceptionProblems(settings, matcher, reportViolation, root);
         },
     };
 }

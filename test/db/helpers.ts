@@ -1,6 +1,7 @@
 // Small helpers shared by the database tests.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { tokenFor } from "../support/identity";
 
 export async function connect(url: string): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: url });
@@ -8,11 +9,11 @@ export async function connect(url: string): Promise<pg.Client> {
     return client;
 }
 
-/** Runs fn in a transaction acting for userId (or with app.user_id unset when userId is null); always rolls back. */
+/** Runs fn in a transaction acting for userId through a signed token (no identity when userId is null); always rolls back. */
 export async function actingAs<T>(client: pg.ClientBase, userId: string | null, fn: () => Promise<T>): Promise<T> {
     await client.query("BEGIN");
     try {
-        if (userId !== null) await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
+        if (userId !== null) await client.query("SELECT app_begin_identity($1)", [tokenFor(userId)]);
         return await fn();
     } finally {
         await client.query("ROLLBACK");
@@ -23,7 +24,7 @@ export async function actingAs<T>(client: pg.ClientBase, userId: string | null, 
 export async function committedAs<T>(client: pg.ClientBase, userId: string, fn: () => Promise<T>): Promise<T> {
     await client.query("BEGIN");
     try {
-        await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
+        await client.query("SELECT app_begin_identity($1)", [tokenFor(userId)]);
         const result = await fn();
         await client.query("COMMIT");
         return result;

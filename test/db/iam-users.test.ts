@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
+import { tokenFor } from "../support/identity";
 import { connect } from "./helpers";
 
 describe("IAM login users (0004)", function () {
@@ -18,16 +19,19 @@ describe("IAM login users (0004)", function () {
         await db?.drop();
     });
 
-    it("creates cognito_trigger as a login member of pii_write, and migrator as a login", async function () {
+    it("signup_trigger logs in as a pii_signup member only; 0004's cognito_trigger (pii_write) can no longer log in; migrator is a login", async function () {
         const { rows } = await admin.query(
             `SELECT r.rolname, r.rolcanlogin, r.rolsuper,
                     pg_has_role(r.rolname, 'pii_write', 'MEMBER') AS writes,
+                    pg_has_role(r.rolname, 'pii_read', 'MEMBER') AS reads,
+                    pg_has_role(r.rolname, 'pii_signup', 'MEMBER') AS signs_up,
                     pg_has_role(r.rolname, 'pii_audit', 'MEMBER') AS audits
-               FROM pg_roles r WHERE r.rolname IN ('cognito_trigger', 'migrator') ORDER BY r.rolname`,
+               FROM pg_roles r WHERE r.rolname IN ('cognito_trigger', 'migrator', 'signup_trigger') ORDER BY r.rolname`,
         );
         assert.deepEqual(rows, [
-            { rolname: "cognito_trigger", rolcanlogin: true, rolsuper: false, writes: true, audits: false },
-            { rolname: "migrator", rolcanlogin: true, rolsuper: false, writes: false, audits: false },
+            { rolname: "cognito_trigger", rolcanlogin: false, rolsuper: false, writes: true, reads: false, signs_up: false, audits: false },
+            { rolname: "migrator", rolcanlogin: true, rolsuper: false, writes: false, reads: false, signs_up: false, audits: false },
+            { rolname: "signup_trigger", rolcanlogin: true, rolsuper: false, writes: false, reads: false, signs_up: true, audits: false },
         ]);
     });
 
@@ -37,18 +41,19 @@ describe("IAM login users (0004)", function () {
         assert.equal(rows[0].member, false);
     });
 
-    it("keeps cognito_trigger under row-level security: it sees no other user's row", async function () {
+    it("signup_trigger reads no user row at all, even with a valid token", async function () {
         const someone = randomUUID();
         await admin.query("INSERT INTO users (id, email) VALUES ($1, $2)", [someone, `${someone}@example.com`]);
         const trigger = new pg.Client({ connectionString: db.url });
         await trigger.connect();
         try {
-            await trigger.query("SET ROLE cognito_trigger");
+            await trigger.query("SET ROLE signup_trigger");
             await trigger.query("BEGIN");
-            await trigger.query("SELECT set_config('app.user_id', $1, true)", [randomUUID()]);
-            const { rowCount } = await trigger.query("SELECT 1 FROM users WHERE id = $1", [someone]);
+            const begin = await trigger.query("SELECT app_begin_identity($1)", [tokenFor(someone)]).catch((e) => e);
             await trigger.query("ROLLBACK");
-            assert.equal(rowCount, 0);
+            assert.equal(begin.code, "42501", "only pii_read / pii_write may begin an identity");
+            const read = await trigger.query("SELECT 1 FROM users WHERE id = $1", [someone]).catch((e) => e);
+            assert.equal(read.code, "42501");
         } finally {
             await trigger.end();
         }

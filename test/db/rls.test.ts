@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { getPool, withUserTransaction } from "../../lib/db";
+import { tokenFor } from "../support/identity";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
 import { actingAs, connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, SeededUser } from "./helpers";
 
@@ -67,7 +68,7 @@ describe("db: row-level security and roles (attacks that must fail)", function (
 
     it("RLS is enabled and forced on every table holding a user's data", async function () {
         const { rows } = await admin.query(
-            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind = 'r'",
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind IN ('r', 'p')",
             [[...USER_TABLES, "encryption_audit", "audit_log", "erasure_log"]],
         );
         assert.equal(rows.length, USER_TABLES.length + 3);
@@ -94,9 +95,12 @@ describe("db: row-level security and roles (attacks that must fail)", function (
         assert.equal(direct.rowCount, 0);
     });
 
-    it("a malformed app.user_id is an error, not a wildcard", async function () {
-        const err = await rejection(actingAs(reader, "' OR true --", () => reader.query("SELECT * FROM users")));
-        assert.match(err.message, /invalid input syntax for type uuid/);
+    it("a malformed identity token is an error, not a wildcard", async function () {
+        await reader.query("BEGIN");
+        const err = await rejection(reader.query("SELECT app_begin_identity($1)", ["v1.' OR true --.1.x"]));
+        await reader.query("ROLLBACK");
+        assert.match(err.message, /identity token rejected/);
+        assert.doesNotMatch(err.message, /OR true/, "the token is never echoed");
     });
 
     it("pii_read cannot insert, update or delete, even its own rows", async function () {
@@ -183,18 +187,25 @@ describe("db: row-level security and roles (attacks that must fail)", function (
         assert.match(err.message, /row-level security/);
     });
 
-    it("app.user_id does not outlive withUserTransaction on a pooled connection", async function () {
+    it("the identity does not outlive withUserTransaction on a pooled connection (pool of one)", async function () {
         const env = { DATABASE_URL: writerUrl, DB_POOL_MAX: "1" };
         const pool = getPool(env);
         assert.equal(getPool(env), pool, "memoised: warm invocations reuse the pool");
-        const inside = await withUserTransaction(pool, alice.id, (c) => c.query("SELECT id FROM users"));
+        const inside = await withUserTransaction(pool, tokenFor(alice.id), (c) => c.query("SELECT id FROM users"));
         assert.deepEqual(inside.rows.map((r) => r.id), [alice.id]);
         const afterwards = await pool.query("SELECT id FROM users");
         assert.equal(afterwards.rowCount, 0);
-        await assert.rejects(withUserTransaction(pool, "not-a-uuid", async () => 1), /userId must be a UUID/);
+        // Session-level state a callback leaves behind (a role, a setting) is reset on release.
+        await withUserTransaction(pool, tokenFor(alice.id), async (c) => {
+            await c.query("SELECT set_config('app.identity', current_setting('app.identity'), false)");
+            await c.query("SET application_name = 'leaked'");
+        });
+        const next = await pool.query("SELECT count(*)::int AS n, current_setting('application_name') AS app FROM users");
+        assert.deepEqual([next.rows[0].n, next.rows[0].app === "leaked"], [0, false]);
+        await assert.rejects(withUserTransaction(pool, "not-a-token", async () => 1), /identity token is malformed/);
         // A failing callback rolls back: nothing it wrote stays.
         await assert.rejects(
-            withUserTransaction(pool, alice.id, async (c) => {
+            withUserTransaction(pool, tokenFor(alice.id), async (c) => {
                 await c.query("UPDATE users SET first_name = 'rolled-back' WHERE id = $1", [alice.id]);
                 throw new Error("boom");
             }),
@@ -293,9 +304,10 @@ describe("db: row-level security and roles (attacks that must fail)", function (
             WHERE n.nspname = 'public' AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')
             GROUP BY r.rolname ORDER BY r.rolname`);
         assert.deepEqual(rows, [
-            { rolname: "pii_audit", callable: ["config_interval"] },
-            { rolname: "pii_read", callable: ["app_current_user_id", "config_interval", "has_consent"] },
-            { rolname: "pii_write", callable: ["app_current_user_id", "config_interval", "has_consent"] },
+            // The auditor: aggregates only (erasure queue and SLA, 0010; compliance figures, 0012), no personal data.
+            { rolname: "pii_audit", callable: ["compliance_access_review", "compliance_audit_gaps", "compliance_deletion_latencies", "compliance_metrics", "config_interval", "erasure_sla", "erasure_status"] },
+            { rolname: "pii_read", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
+            { rolname: "pii_write", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
         ]);
     });
 

@@ -29,6 +29,7 @@ describe("lambdas/build (esbuild bundles)", function () {
             [
                 ["pre-signup", path.join("pre-signup", "index.js")],
                 ["post-confirmation", path.join("post-confirmation", "index.js")],
+                ["erasure-worker", path.join("erasure-worker", "index.js")],
             ],
         );
         for (const b of bundles) assert.equal(b.bytes, readFileSync(b.path).length);
@@ -37,9 +38,13 @@ describe("lambdas/build (esbuild bundles)", function () {
         // PreSignUp writes nothing: no database driver and no crypto in its bundle.
         assert.equal(/INSERT INTO|pg-pool|@aws-crypto|client-kms/.test(pre), false);
         // The Encryption SDK is bundled; the KMS client comes from the runtime.
-        assert.match(post, /INSERT INTO users/);
+        assert.match(post, /signup_create_user/);
         assert.match(post, /require\("@aws-sdk\/client-kms"\)/);
         assert.doesNotMatch(post, /require\("@aws-crypto\//);
+        // The erasure worker decrypts nothing: no Encryption SDK, no KMS client.
+        const worker = readFileSync(bundles[2].path, "utf8");
+        assert.match(worker, /erasure_claim_steps/);
+        assert.equal(/@aws-crypto|client-kms|decryptData/.test(worker), false);
     });
 
     it("bundled the same way, lib/db signs RDS IAM auth tokens offline (the AWS connection path)", async () => {
@@ -82,7 +87,7 @@ describe("lambdas/build (esbuild bundles)", function () {
         const t = await lambdaTestDb();
         const bundle = require(bundles[1].path);
         const saved = { DATABASE_URL: process.env.DATABASE_URL, PII_LOCAL_KEY: process.env.PII_LOCAL_KEY };
-        Object.assign(process.env, { DATABASE_URL: t.writerUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
+        Object.assign(process.env, { DATABASE_URL: t.signupUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") });
         const event = postConfirmationEvent();
         try {
             assert.equal(await bundle.handler(event, { awsRequestId: "req-bundle" }), event);

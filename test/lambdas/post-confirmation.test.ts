@@ -6,6 +6,7 @@ import { createPostConfirmationHandler, handler as exportedHandler } from "../..
 import { CONSENT_PURPOSES } from "../../lambdas/shared/signup";
 import { decryptUserFields, localKeySet, PII_COLUMNS, PiiCipher, PiiColumn, PiiDecryptError, rotateKey } from "../../lib/crypto";
 import { getPool } from "../../lib/db";
+import { tokenFor } from "../support/identity";
 import { checkLambdaLogs, closeLambdaTestDb, FULL_METADATA, LambdaTestDb, lambdaTestDb, LOCAL_KEY, postConfirmationEvent } from "./support";
 
 const COLUMNS = Object.keys(PII_COLUMNS) as PiiColumn[];
@@ -19,7 +20,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
     before(async () => {
         t = await lambdaTestDb();
         cipher = new PiiCipher(localKeySet(LOCAL_KEY));
-        handler = createPostConfirmationHandler({ pool: () => t.writer, cipher: () => cipher, principal: "post-confirmation-test" });
+        handler = createPostConfirmationHandler({ pool: () => t.signup, cipher: () => cipher, principal: "post-confirmation-test" });
     });
     after(closeLambdaTestDb);
 
@@ -105,7 +106,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         const event = postConfirmationEvent();
         const sub = event.request.userAttributes.sub;
         await handler(event);
-        const values = await decryptUserFields(t.writer, cipher, { userId: sub, columns: COLUMNS, performedBy: "support:agent-7", purpose: "disclosure_request", requestId: "req-read" });
+        const values = await decryptUserFields(t.writer, cipher, { token: tokenFor(sub), columns: COLUMNS, performedBy: "support:agent-7", purpose: "disclosure_request", requestId: "req-read" });
         assert.deepEqual(values, {
             address_encrypted: "1-2-3 Chiyoda, Chiyoda-ku, Tokyo 100-0001",
             date_of_birth_encrypted: "1990-04-01",
@@ -127,8 +128,8 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         }
         // Row-level security: reading another user's fields through this login finds nothing.
         const stranger = randomUUID();
-        await assert.rejects(decryptUserFields(t.writer, cipher, { userId: stranger, columns: ["ssn_encrypted"], performedBy: "x", purpose: "y" }), /no user .* visible/);
-        await assert.rejects(decryptUserFields(t.writer, cipher, { userId: sub, columns: ["email" as PiiColumn], performedBy: "x", purpose: "y" }), /columns must be among/);
+        await assert.rejects(decryptUserFields(t.writer, cipher, { token: tokenFor(stranger), columns: ["ssn_encrypted"], performedBy: "x", purpose: "y" }), /not visible to this session/);
+        await assert.rejects(decryptUserFields(t.writer, cipher, { token: tokenFor(sub), columns: ["email" as PiiColumn], performedBy: "x", purpose: "y" }), /columns must be among/);
     });
 
     it("refuses ciphertext moved to another user or column (encryption context), and audits the failed read", async () => {
@@ -142,11 +143,11 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         await t.admin.query("UPDATE users SET ssn_encrypted = (SELECT ssn_encrypted FROM users WHERE id = $1) WHERE id = $2", [subA, subB]);
         await t.admin.query("UPDATE users SET ip_address_encrypted = address_encrypted WHERE id = $1", [subA]);
         await assert.rejects(
-            decryptUserFields(t.writer, cipher, { userId: subB, columns: ["ssn_encrypted"], performedBy: "support:agent-7", purpose: "payment" }),
+            decryptUserFields(t.writer, cipher, { token: tokenFor(subB), columns: ["ssn_encrypted"], performedBy: "support:agent-7", purpose: "payment" }),
             (err: Error) => err instanceof PiiDecryptError && /encryption context mismatch on user_id/.test(err.message) && !err.message.includes(FULL_METADATA.ssn),
         );
         await assert.rejects(
-            decryptUserFields(t.writer, cipher, { userId: subA, columns: ["ip_address_encrypted"], performedBy: "support:agent-7", purpose: "fraud_check" }),
+            decryptUserFields(t.writer, cipher, { token: tokenFor(subA), columns: ["ip_address_encrypted"], performedBy: "support:agent-7", purpose: "fraud_check" }),
             /encryption context mismatch on column/,
         );
         const failed = await t.admin.query(
@@ -250,7 +251,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         });
         const sub = event.request.userAttributes.sub;
         await handler(event);
-        const values = await decryptUserFields(t.writer, cipher, { userId: sub, columns: ["ssn_encrypted", "ip_address_encrypted"], performedBy: "test", purpose: "test" });
+        const values = await decryptUserFields(t.writer, cipher, { token: tokenFor(sub), columns: ["ssn_encrypted", "ip_address_encrypted"], performedBy: "test", purpose: "test" });
         assert.deepEqual(values, { ssn_encrypted: null, ip_address_encrypted: null });
         assert.equal((await counts(sub)).consents, 3);
     });
@@ -279,7 +280,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         assert.equal(log.rows[1].kms_key_id, "pii-l2-v2");
 
         const rotatedCipher = new PiiCipher(rotation.keys);
-        const rotatedHandler = createPostConfirmationHandler({ pool: () => t.writer, cipher: () => rotatedCipher, principal: "post-confirmation-test" });
+        const rotatedHandler = createPostConfirmationHandler({ pool: () => t.signup, cipher: () => rotatedCipher, principal: "post-confirmation-test" });
         const after = postConfirmationEvent();
         await rotatedHandler(after);
         const versions = await t.admin.query("SELECT DISTINCT key_version, outer_key_version FROM encryption_metadata WHERE user_id = $1", [after.request.userAttributes.sub]);
@@ -287,12 +288,12 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
         assert.ok(versions.rows.every((r) => r.key_version === 2 && (r.outer_key_version === null || r.outer_key_version === 2)));
 
         // The user written before the rotation is still readable with the rotated key set, and still on version 1.
-        const old = await decryptUserFields(t.writer, rotatedCipher, { userId: before.request.userAttributes.sub, columns: COLUMNS, performedBy: "test", purpose: "rotation-check" });
+        const old = await decryptUserFields(t.writer, rotatedCipher, { token: tokenFor(before.request.userAttributes.sub), columns: COLUMNS, performedBy: "test", purpose: "rotation-check" });
         assert.equal(old.ssn_encrypted, FULL_METADATA.ssn);
         const oldVersions = await t.admin.query("SELECT DISTINCT key_version FROM encryption_metadata WHERE user_id = $1", [before.request.userAttributes.sub]);
         assert.deepEqual(oldVersions.rows, [{ key_version: 1 }]);
         // The key set from before the rotation cannot read what the new version wrote.
-        await assert.rejects(decryptUserFields(t.writer, cipher, { userId: after.request.userAttributes.sub, columns: ["address_encrypted"], performedBy: "test", purpose: "test" }), PiiDecryptError);
+        await assert.rejects(decryptUserFields(t.writer, cipher, { token: tokenFor(after.request.userAttributes.sub), columns: ["address_encrypted"], performedBy: "test", purpose: "test" }), PiiDecryptError);
     });
 
     it("when encryption fails (KMS unreachable) writes no user, audits the failed attempts and throws", async () => {
@@ -303,7 +304,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
             }
         }
         const broken = new KmsDown(localKeySet(LOCAL_KEY));
-        const failing = createPostConfirmationHandler({ pool: () => t.writer, cipher: () => broken, principal: "post-confirmation-test" });
+        const failing = createPostConfirmationHandler({ pool: () => t.signup, cipher: () => broken, principal: "post-confirmation-test" });
         const event = postConfirmationEvent();
         const sub = event.request.userAttributes.sub;
         await assert.rejects(failing(event, { awsRequestId: "req-kms-down" }), /KMS unreachable/);
@@ -330,7 +331,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
 
     it("the exported handler takes its pool and keys from the environment (DATABASE_URL, PII_LOCAL_KEY)", async () => {
         const saved = { DATABASE_URL: process.env.DATABASE_URL, PII_LOCAL_KEY: process.env.PII_LOCAL_KEY };
-        const env = { DATABASE_URL: t.writerUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") };
+        const env = { DATABASE_URL: t.signupUrl, PII_LOCAL_KEY: LOCAL_KEY.toString("base64") };
         Object.assign(process.env, env);
         const event = postConfirmationEvent();
         try {
@@ -346,7 +347,7 @@ describe("lambdas/post-confirmation (PostgreSQL, pii_write login)", function () 
             }
         }
         assert.deepEqual(await counts(event.request.userAttributes.sub), { users: 1, metadata: 6, consents: 3, encryptAudit: 6 });
-        const values = await decryptUserFields(t.writer, cipher, { userId: event.request.userAttributes.sub, columns: ["credit_card_encrypted"], performedBy: "test", purpose: "test" });
+        const values = await decryptUserFields(t.writer, cipher, { token: tokenFor(event.request.userAttributes.sub), columns: ["credit_card_encrypted"], performedBy: "test", purpose: "test" });
         assert.equal(values.credit_card_encrypted, FULL_METADATA.credit_card);
     });
 });

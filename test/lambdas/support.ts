@@ -1,5 +1,5 @@
-// Shared by the Lambda tests: one migrated database per mocha process, a pii_write login (so row-level
-// security applies exactly as in AWS), and Cognito events shaped as Cognito sends them.
+// Shared by the Lambda tests: one migrated database per mocha process, a pii_signup login for the sign-up
+// Lambda and a pii_write login (so row-level security applies exactly as in AWS), and Cognito events shaped as Cognito sends them.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PostConfirmationTriggerEvent, PreSignUpTriggerEvent } from "aws-lambda";
@@ -10,9 +10,12 @@ export interface LambdaTestDb {
     db: TestDatabase;
     /** Connects as the database owner: sees every row (for assertions and for tampering). */
     admin: pg.Pool;
-    /** Connects as a LOGIN member of pii_write: what the PostConfirmation Lambda uses. */
+    /** Connects as a LOGIN member of pii_write: a reader/writer acting for a user with a signed token. */
     writer: pg.Pool;
     writerUrl: string;
+    /** Connects as a LOGIN member of pii_signup: what the PostConfirmation Lambda uses (creates users, nothing else). */
+    signup: pg.Pool;
+    signupUrl: string;
 }
 
 let shared: Promise<LambdaTestDb> | undefined;
@@ -21,16 +24,24 @@ export function lambdaTestDb(): Promise<LambdaTestDb> {
     shared ??= (async () => {
         const db = await migratedDatabase("lambdas");
         const writerUrl = await db.loginUrl("pii_write");
-        return { db, admin: new pg.Pool({ connectionString: db.url, max: 2 }), writer: new pg.Pool({ connectionString: writerUrl, max: 4 }), writerUrl };
+        const signupUrl = await db.loginUrl("pii_signup");
+        return {
+            db,
+            admin: new pg.Pool({ connectionString: db.url, max: 2 }),
+            writer: new pg.Pool({ connectionString: writerUrl, max: 4 }),
+            writerUrl,
+            signup: new pg.Pool({ connectionString: signupUrl, max: 4 }),
+            signupUrl,
+        };
     })();
     return shared;
 }
 
 export async function closeLambdaTestDb(): Promise<void> {
     if (!shared) return;
-    const { db, admin, writer } = await shared;
+    const { db, admin, writer, signup } = await shared;
     shared = undefined;
-    await Promise.all([admin.end(), writer.end()]);
+    await Promise.all([admin.end(), writer.end(), signup.end()]);
     await db.drop();
 }
 

@@ -143,7 +143,9 @@ describe("Pulumi program (planned under mocks)", function () {
 
                 const dbSources = plan().ingressRulesOf(dbGroupId).map((r) => r.state.referencedSecurityGroupId);
                 assert.deepEqual(new Set(dbSources), new Set([apiGroup.id, proxyGroup.id]));
-                assert.deepEqual(plan().ingressRulesOf(redisGroupId).map((r) => r.state.referencedSecurityGroupId), [apiGroup.id]);
+                // Redis: the API tier, and the erasure worker (it removes a deleted user's cached entries).
+                const erasureGroup = plan().groupTagged(`appi-${stack}-erasure-worker`);
+                assert.deepEqual(new Set(plan().ingressRulesOf(redisGroupId).map((r) => r.state.referencedSecurityGroupId)), new Set([apiGroup.id, erasureGroup.id]));
                 for (const rule of [...plan().ingressRulesOf(dbGroupId), ...plan().ingressRulesOf(redisGroupId)]) {
                     assert.equal(rule.state.cidrIpv4, undefined, "no CIDR ingress to a data store");
                     assert.equal(rule.state.cidrIpv6, undefined, "no CIDR ingress to a data store");
@@ -200,8 +202,11 @@ describe("Pulumi program (planned under mocks)", function () {
 
             it("runs the Cognito triggers in the app tier, wired to the user pool", function () {
                 const app = new Set(plan().subnetIdsOfTier("app"));
-                const functions = plan().ofType("aws:lambda/function:Function");
+                const all = plan().ofType("aws:lambda/function:Function");
+                const functions = all.filter((fn) => !String(fn.state.name).endsWith("erasure-worker"));
                 assert.equal(functions.length, 2);
+                const worker = all.find((fn) => String(fn.state.name).endsWith("erasure-worker"))!;
+                assert.ok(((worker.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)), "the erasure worker runs in the app tier");
                 for (const fn of functions) {
                     const subnets = (fn.state.vpcConfig as any).subnetIds as string[];
                     assert.ok(subnets.length >= 2 && subnets.every((id) => app.has(id)), `${fn.name} subnets ${subnets}`);
@@ -234,7 +239,9 @@ describe("Pulumi program (planned under mocks)", function () {
 
             it("trusts GitHub OIDC only from the configured repository", function () {
                 const roles = plan().ofType("aws:iam/role:Role").filter((r) => String(r.state.assumeRolePolicy).includes("token.actions.githubusercontent.com"));
-                assert.equal(roles.length, 3);
+                // preview, deploy, migrate and the drift audit's read-only role
+                assert.equal(roles.length, 4);
+                assert.ok(roles.some((r) => String(r.state.assumeRolePolicy).includes("repo:marczenn/rento:environment:drift-audit")));
                 for (const role of roles) {
                     const conditions = JSON.parse(String(role.state.assumeRolePolicy)).Statement.map((st: any) => st.Condition.StringEquals);
                     for (const c of conditions) {

@@ -8,6 +8,7 @@ import path from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres, EmbeddedServer } from "../../db/embedded";
 import { migrate } from "../../db/migrate";
+import { TEST_IDENTITY_SECRET } from "./identity";
 
 let serverUrlPromise: Promise<string> | undefined;
 let embedded: EmbeddedServer | undefined;
@@ -122,11 +123,23 @@ export async function freshDatabase(label: string): Promise<TestDatabase> {
     return db;
 }
 
-/** freshDatabase + all migrations applied. */
+/** Installs the identity-token secret (owner only), as the deploy does with APP_IDENTITY_SECRET. */
+export async function installIdentitySecret(url: string, secret: Buffer): Promise<void> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+        await client.query("SELECT app_set_identity_secret($1)", [secret]);
+    } finally {
+        await client.end();
+    }
+}
+
+/** freshDatabase + all migrations applied + the test identity secret installed. */
 export async function migratedDatabase(label: string): Promise<TestDatabase> {
     const db = await freshDatabase(label);
     try {
         await migrate({ connectionString: db.url }, { log: () => undefined });
+        await installIdentitySecret(db.url, TEST_IDENTITY_SECRET);
     } catch (err) {
         await db.drop();
         throw err;

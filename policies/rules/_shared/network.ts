@@ -15,6 +15,9 @@ export const MAIN_ROUTE_TABLE_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:M
 export const INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway";
 export const VPC = "aws:ec2/vpc:Vpc";
 
+/** What "is this subnet private" reads: the subnets and everything that routes them (for the coverage line). */
+export const SUBNET_TOPOLOGY_TYPES = [SUBNET, ROUTE_TABLE, DEFAULT_ROUTE_TABLE, ROUTE, ROUTE_TABLE_ASSOCIATION, MAIN_ROUTE_TABLE_ASSOCIATION, INTERNET_GATEWAY] as const;
+
 function resolveAll(stack: StackView, ref: string): readonly ResourceView[] {
     const indexed = stack as Partial<IndexedStackView>;
     if (typeof indexed.resolveAll === "function") return indexed.resolveAll(ref);

@@ -12,6 +12,7 @@ export const vpcFlowLogsEnabled = defineResourceRule({
     remediation: "Add an aws.ec2.FlowLog with vpcId set, trafficType ALL, to a log group with retention and a customer-managed key.",
     defaultEnforcement: "advisory",
     resourceTypes: ["aws:ec2/vpc:Vpc"],
+    reviews: ["aws:ec2/flowLog:FlowLog"],
     check(resource, { stack }) {
         const logged = referrersOf(stack, "aws:ec2/flowLog:FlowLog", "vpcId", resource).length > 0;
         return failIf([!logged && "no flow log records this VPC's traffic"]);

@@ -1,6 +1,7 @@
 import { defineResourceRule } from "../../core/rule";
 import { APPI } from "../_shared/appi";
 import { subnetsNotPublic } from "../_shared/subnets";
+import { SUBNET_TOPOLOGY_TYPES } from "../_shared/network";
 
 export const cacheSubnetGroupPrivate = defineResourceRule({
     id: "cache-subnet-group-private",
@@ -12,6 +13,7 @@ export const cacheSubnetGroupPrivate = defineResourceRule({
     remediation: "Put caches in isolated subnets: no internet-gateway route, mapPublicIpOnLaunch: false.",
     defaultEnforcement: "mandatory",
     resourceTypes: ["aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/serverlessCache:ServerlessCache"],
+    reviews: SUBNET_TOPOLOGY_TYPES,
     check(resource, { stack }) {
         return subnetsNotPublic(resource.props, "subnetIds", stack);
     },

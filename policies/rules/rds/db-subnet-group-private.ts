@@ -1,6 +1,7 @@
 import { defineResourceRule } from "../../core/rule";
 import { APPI } from "../_shared/appi";
 import { subnetsNotPublic } from "../_shared/subnets";
+import { SUBNET_TOPOLOGY_TYPES } from "../_shared/network";
 
 export const dbSubnetGroupPrivate = defineResourceRule({
     id: "db-subnet-group-private",
@@ -13,6 +14,7 @@ export const dbSubnetGroupPrivate = defineResourceRule({
     remediation: "Put databases in isolated subnets: a route table with no 0.0.0.0/0 route to an internet gateway, mapPublicIpOnLaunch: false.",
     defaultEnforcement: "mandatory",
     resourceTypes: ["aws:rds/subnetGroup:SubnetGroup"],
+    reviews: SUBNET_TOPOLOGY_TYPES,
     check(resource, { stack }) {
         return subnetsNotPublic(resource.props, "subnetIds", stack);
     },

@@ -14,6 +14,7 @@ export const rdsClusterPostgresTls = defineResourceRule({
     remediation: "Create an aws.rds.ClusterParameterGroup (family aurora-postgresql16) with rds.force_ssl=1 and ssl_min_protocol_version=TLSv1.3, and set dbClusterParameterGroupName on the cluster.",
     defaultEnforcement: "mandatory",
     resourceTypes: ["aws:rds/cluster:Cluster"],
+    reviews: [CLUSTER_PARAMETER_GROUP],
     check(resource, { stack, config }) {
         if (!isPostgres(readString(resource.props, "engine"))) return notApplicable();
         return failIf(postgresTlsProblems(resource.props, "dbClusterParameterGroupName", CLUSTER_PARAMETER_GROUP, stack, config));

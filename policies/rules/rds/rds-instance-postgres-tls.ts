@@ -14,6 +14,7 @@ export const rdsInstancePostgresTls = defineResourceRule({
     remediation: "Create an aws.rds.ParameterGroup (family postgres16) with rds.force_ssl=1 and ssl_min_protocol_version=TLSv1.3, and set parameterGroupName on the instance.",
     defaultEnforcement: "mandatory",
     resourceTypes: ["aws:rds/instance:Instance"],
+    reviews: [PARAMETER_GROUP],
     check(resource, { stack, config }) {
         if (!isPostgres(readString(resource.props, "engine"))) return notApplicable();
         return failIf(postgresTlsProblems(resource.props, "parameterGroupName", PARAMETER_GROUP, stack, config));

@@ -29,8 +29,10 @@ describe("audit CLI on stack exports", () => {
         assert.equal(r.code, 1);
         assert.equal(r.stderr, "");
         const doc = JSON.parse(r.stdout) as JsonOut;
-        assert.deepEqual(Object.keys(doc).sort(), ["summary", "violations"]);
-        assert.deepEqual(Object.keys(doc.summary).sort(), ["exempted", "failed", "passed", "resources"]);
+        assert.deepEqual(Object.keys(doc).sort(), ["baselined", "branch", "commit", "coverage", "exempted", "packVersion", "passed", "schemaVersion", "source", "stack", "summary", "thresholds", "time", "unchecked", "unusedExemptions", "verdict", "violations"]);
+        const coverage = (doc as unknown as { coverage: { line: string; types: number; reviewed: number } }).coverage;
+        assert.equal(coverage.line, `${coverage.reviewed} of ${coverage.types} resource types reviewed`);
+        assert.deepEqual(Object.keys(doc.summary).sort(), ["baselined", "exempted", "failed", "failing", "passed", "resources", "unchecked", "verdict"]);
         const byRule = new Map(doc.violations.map((v) => [v.policyName, v]));
         for (const rule of ["rds-cluster-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention", "region-allowed"]) {
             const v = byRule.get(rule);
@@ -113,15 +115,33 @@ describe("audit CLI on stack exports", () => {
             assert.equal(doc.violations.some((v) => v.policyName === "log-group-retention"), false);
             assert.equal(r.code, 1, "the other mandatory violations still fail");
             const text = await audit(fixture("export-noncompliant.json"), "--exceptions", fixture("exceptions-valid.json"));
-            assert.match(text.stdout, /\[EXEMPTED \] log-group-retention/);
+            assert.match(text.stdout, /\[EXEMPTED\] log-group-retention/);
             assert.match(text.stdout, /approved by yamada\.hanako@example\.co\.jp/);
+        });
+
+        it("reports an exception that matched nothing in every format", async () => {
+            const r = await audit(fixture("export-compliant.json"), "--format", "json", "--exceptions", fixture("exceptions-valid.json"));
+            const doc = JSON.parse(r.stdout) as JsonOut & { unusedExemptions: { rule: string; source: string; message: string }[] };
+            assert.deepEqual(doc.unusedExemptions.map((u) => [u.rule, u.source]), [["log-group-retention", "exception"]]);
+            assert.match(doc.unusedExemptions[0].message, /matched no violation/);
+            const text = await audit(fixture("export-compliant.json"), "--exceptions", fixture("exceptions-valid.json"));
+            assert.match(text.stdout, /Exemptions that matched nothing \(1\):\n {2}- exception for rule log-group-retention on[\s\S]*matched no violation/);
+            const md = await audit(fixture("export-compliant.json"), "--format", "markdown", "--exceptions", fixture("exceptions-valid.json"));
+            assert.match(md.stdout, /### Exemptions that matched nothing \(1\)\n\n- exception for rule log-group-retention/);
+            const sarif = JSON.parse((await audit(fixture("export-compliant.json"), "--format", "sarif", "--exceptions", fixture("exceptions-valid.json"))).stdout);
+            const notes = sarif.runs[0].invocations[0].toolConfigurationNotifications;
+            assert.equal(notes.length, 1);
+            assert.equal(notes[0].descriptor.id, "log-group-retention");
+            // The exception that matched is not reported as unused.
+            const used = JSON.parse((await audit(fixture("export-noncompliant.json"), "--format", "json", "--exceptions", fixture("exceptions-valid.json"))).stdout);
+            assert.deepEqual(used.unusedExemptions, []);
         });
 
         it("rejects an expired exception with exit 2 naming it", async () => {
             const r = await audit(fixture("export-noncompliant.json"), "--exceptions", fixture("exceptions-expired.json"));
             assert.equal(r.code, 2);
             assert.equal(r.stdout, "");
-            assert.match(r.stderr, /exception #1 \(rule log-group-retention.*expired on 2020-01-31/);
+            assert.match(r.stderr, /exception for rule log-group-retention on .*expired on 2020-01-31/);
             assert.equal(r.stderr.trim().split("\n").length, 1);
         });
 
@@ -141,7 +161,7 @@ describe("audit CLI on stack exports", () => {
             ["resource without urn", [fixture("export-bad-resource.json")], /resources\.0 must have required property 'urn'/],
             ["no file", [], /no stack export file given/],
             ["unknown format", [fixture("export-compliant.json"), "--format", "xml"], /unknown --format "xml"/],
-            ["unknown option", [fixture("export-compliant.json"), "--colour"], /Unknown option '--colour'/],
+            ["unknown option", [fixture("export-compliant.json"), "--colour"], /unknown option --colour; see npm run audit -- --help/],
             ["missing exceptions file", [fixture("export-compliant.json"), "--exceptions", fixture("nope.json")], /cannot read exceptions file/],
         ];
         for (const [what, argv, message] of cases) {

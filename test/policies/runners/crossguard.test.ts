@@ -4,7 +4,10 @@ import { ConfigError, resolveConfig } from "../../../policies/core/config";
 import { compliant, defineResourceRule, defineStackRule, fail } from "../../../policies/core/rule";
 import { Rule } from "../../../policies/core/types";
 import { ResourceAndStackPolicy, crossGuardPolicies, policies, resourcePolicy, stackPolicy } from "../../../policies/runners/crossguard";
-import { crossGuardPolicyConfig } from "../../../policies/runners/crossguard-config";
+import * as fs from "node:fs";
+import { parseExceptions } from "../../../policies/exceptions";
+import { CrossGuardPolicyConfig, crossGuardPolicyConfig, main as configMain } from "../../../policies/runners/crossguard-config";
+import { fixture, runInProcess } from "./helpers";
 import { rules } from "../../../policies/rules";
 
 // The proxy @pulumi/policy wraps props in (it throws on reading an unknown): the adapter must cope with it.
@@ -100,7 +103,7 @@ describe("CrossGuard adapter (called directly)", () => {
             assert.equal(p.remediationSteps, rule.remediation);
             assert.match(p.url!, /^https:\/\//);
             assert.ok(p.description.includes(rule.title));
-            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "externalKmsKeys", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
+            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "exceptions", "externalKmsKeys", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
             assert.equal(p.framework?.name, "APPI");
             assert.equal(typeof (p as StackValidationPolicy).validateStack, "function");
         }
@@ -179,6 +182,24 @@ describe("CrossGuard adapter (called directly)", () => {
             assert.deepEqual(reported.map((r) => [r.urn, r.message]), [[urn("test:index:Thing", "lonely"), "target missing is not in this stack"]]);
         });
 
+        it("stack phase: a pair the rule answers from an index built for an earlier resource is still reported (never lost)", async () => {
+            // Like _shared/references.ts: an index per stack, built on the first resource's check;
+            // the second resource's check reads it without touching the stack again.
+            const indexes = new WeakMap<object, Set<unknown>>();
+            const indexed = defineResourceRule({
+                ...linked,
+                id: "needs-indexed-target",
+                check: (resource, { stack }) => {
+                    let targets = indexes.get(stack);
+                    if (!targets) indexes.set(stack, (targets = new Set(stack.ofType("test:index:Other").map((r) => r.props.id))));
+                    return targets.has(resource.props.target) ? compliant() : fail(`target ${String(resource.props.target)} is not in this stack`);
+                },
+            });
+            const { reported, report } = collector();
+            await resourcePolicy(indexed, {}).validateStack(stackArgs([stackResource("test:index:Thing", "first", { target: "gone" }), ...things]), report);
+            assert.deepEqual(reported.map((r) => r.urn).sort(), [urn("test:index:Thing", "first"), urn("test:index:Thing", "lonely"), urn("test:index:Thing", "untargeted")].sort());
+        });
+
         it("stack rules report on the stack", async () => {
             const stackRule = defineStackRule({ ...linked, id: "one-thing-only", check: ({ stack }) => (stack.ofType("test:index:Thing").length > 1 ? fail("more than one Thing") : compliant()) });
             const { reported, report } = collector();
@@ -189,7 +210,86 @@ describe("CrossGuard adapter (called directly)", () => {
     });
 });
 
+describe("CrossGuard: exceptions arrive in each policy's config", () => {
+    const retention = () => resourcePolicy(ruleById("log-group-retention") as Extract<Rule, { scope: "resource" }>, {});
+    const LOGS = "aws:cloudwatch/logGroup:LogGroup";
+    const approved = { rule: "log-group-retention", urn: urn(LOGS, "app-*"), reason: "Debug logs hold no personal data (SEC-142).", approver: "yamada", expires: "2099-12-31" };
+    const root = stackResource("pulumi:pulumi:Stack", "appi-infra-prod", {});
+
+    it("per resource: an approved exception turns the violation into an advisory 'exempted' diagnostic, never silence", async () => {
+        const out = await validate(retention(), resourceArgs(LOGS, "app-logs", { retentionInDays: 7 }, { config: { exceptions: [approved] } }));
+        assert.equal(out.length, 1);
+        assert.equal(out[0].enforcementLevel, "advisory");
+        assert.match(out[0].message, /^exempted until 2099-12-31, approved by yamada: Debug logs/);
+        assert.match(out[0].message, /kept 7 day/);
+    });
+
+    it("the attacker's cases: a pattern for another resource, or the exception filed under another policy, exempts nothing", async () => {
+        const other = await validate(retention(), resourceArgs(LOGS, "audit-logs", { retentionInDays: 7 }, { config: { exceptions: [approved] } }));
+        assert.equal(other[0].enforcementLevel, "mandatory");
+        const misfiled = { ...approved, rule: "region-allowed" };
+        const wrongPolicy = await validate(retention(), resourceArgs(LOGS, "app-logs", { retentionInDays: 7 }, { config: { exceptions: [misfiled] } }));
+        assert.equal(wrongPolicy[0].enforcementLevel, "mandatory");
+        const { reported, report } = collector();
+        await retention().validateStack(stackArgs([root, stackResource(LOGS, "app-logs", { retentionInDays: 7 })], { exceptions: [misfiled] }), report);
+        assert.deepEqual(reported.map((r) => r.enforcementLevel), ["mandatory"]);
+        assert.match(reported[0].message, /is in the config of policy log-group-retention: file it under policy region-allowed/);
+    });
+
+    it("an expired exception exempts nothing and fails the preview with the offline check's message", async () => {
+        const expired = { ...approved, expires: "2020-01-31" };
+        const perResource = await validate(retention(), resourceArgs(LOGS, "app-logs", { retentionInDays: 7 }, { config: { exceptions: [expired] } }));
+        assert.equal(perResource[0].enforcementLevel, "mandatory");
+        const { reported, report } = collector();
+        await retention().validateStack(stackArgs([root, stackResource(LOGS, "app-logs", { retentionInDays: 7 })], { exceptions: [expired] }), report);
+        assert.equal(reported.length, 1);
+        assert.equal(reported[0].enforcementLevel, "mandatory");
+        assert.equal(reported[0].urn, root.urn);
+        let offline = "";
+        try {
+            parseExceptions([expired]);
+        } catch (err) {
+            offline = (err as Error).message;
+        }
+        assert.equal(reported[0].message, `policy log-group-retention: ${offline}`);
+        assert.match(offline, /exception for rule log-group-retention on .* expired on 2020-01-31 \(approved by yamada\): renew or remove it/);
+    });
+
+    it("an exception that matched no violation is reported in the stack phase (advisory); one that matched is not", async () => {
+        const stale = { ...approved, urn: urn(LOGS, "gone-*") };
+        const { reported, report } = collector();
+        await retention().validateStack(stackArgs([root, stackResource(LOGS, "app-logs", { retentionInDays: 7 })], { exceptions: [approved, stale] }), report);
+        assert.deepEqual(reported.map((r) => [r.enforcementLevel, r.urn]), [["advisory", root.urn]]);
+        assert.match(reported[0].message, /exception for rule log-group-retention on .*gone-\* .*matched no violation/);
+    });
+
+    it("stack rules honour exceptions on the stack's URN too", async () => {
+        const stackRule = defineStackRule({ ...ruleById("region-allowed"), id: "no-things", check: ({ stack }) => (stack.ofType("test:index:Thing").length ? fail("a Thing exists") : compliant()) });
+        const { reported, report } = collector();
+        const waiver = { ...approved, rule: "no-things", urn: root.urn };
+        await stackPolicy(stackRule, {}).validateStack(stackArgs([root, stackResource("test:index:Thing", "t", {})], { exceptions: [waiver] }), report);
+        assert.deepEqual(reported.map((r) => r.enforcementLevel), ["advisory"]);
+        assert.match(reported[0].message, /^exempted until 2099-12-31/);
+    });
+});
+
 describe("CrossGuard policy config from a pack config file", () => {
+    it("--exceptions: each exception lands in the config of the policy it names, nowhere else", () => {
+        const exceptions = parseExceptions(JSON.parse(fs.readFileSync(fixture("exceptions-valid.json"), "utf8")));
+        const out = crossGuardPolicyConfig(resolveConfig(undefined), rules, exceptions);
+        assert.deepEqual(out["log-group-retention"].exceptions, exceptions);
+        assert.equal(Object.entries(out).filter(([, c]) => c.exceptions).length, 1);
+    });
+
+    it("the generator CLI prints that JSON, and refuses an expired exceptions file (exit 2)", async () => {
+        const ok = await runInProcess("crossguard-config", () => configMain(["--exceptions", fixture("exceptions-valid.json")]));
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal((JSON.parse(ok.stdout) as CrossGuardPolicyConfig)["log-group-retention"].exceptions?.[0].approver, "yamada.hanako@example.co.jp");
+        const expired = await runInProcess("crossguard-config", () => configMain(["--exceptions", fixture("exceptions-expired.json")]));
+        assert.equal(expired.code, 2);
+        assert.match(expired.stderr, /expired on 2020-01-31/);
+    });
+
     it("gives every policy its enforcement level and the shared settings", () => {
         const out = crossGuardPolicyConfig(resolveConfig({ allowedRegions: ["ap-northeast-1", "ap-northeast-3"], enforcement: { "region-allowed": "advisory" } }));
         assert.deepEqual(Object.keys(out).sort(), rules.map((r) => r.id).sort());

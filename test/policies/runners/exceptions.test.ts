@@ -20,7 +20,7 @@ describe("exceptions", () => {
     });
 
     it("rejects an expired exception, naming it", () => {
-        assert.throws(() => parseExceptions({ exceptions: [valid, { ...valid, expires: "2026-11-22" }] }, { now: NOW }), (err: Error) => err instanceof ExceptionsError && /exception #2 \(rule log-group-retention.*expired on 2026-11-22/.test(err.message));
+        assert.throws(() => parseExceptions({ exceptions: [valid, { ...valid, expires: "2026-11-22" }] }, { now: NOW }), (err: Error) => err instanceof ExceptionsError && /exception for rule log-group-retention on urn:pulumi:prod::appi-infra::\*LogGroup::app-\* expired on 2026-11-22 \(approved by sato\): renew or remove it/.test(err.message));
     });
 
     const malformed: [string, unknown, RegExp][] = [
