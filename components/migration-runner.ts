@@ -137,8 +137,9 @@ export class MigrationRunner extends pulumi.ComponentResource {
         this.artifactBucket = new aws.s3.Bucket(`${name}-bundle`, {
             bucket: bucketName,
             forceDestroy: false,
-            // Code and SQL only, no personal data: the bundle is what the builds run.
-            tags: { ...tags, DataClassification: "internal-code", ...(args.repository ? { SourceRepository: args.repository } : {}) },
+            // Code and SQL only, no personal data: the bundle is what the builds run (appi:personal-data=none
+            // takes it out of the store rules' scope; the CMK and public-access rules still apply to it).
+            tags: { ...tags, DataClassification: "internal-code", "appi:personal-data": "none", ...(args.repository ? { SourceRepository: args.repository } : {}) },
         }, { parent: this });
         const bucketArn = pulumi.all([proxy, bucketName]).apply(([p, b]) => `arn:${p.partition}:s3:::${b}`);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-bundle`, {
