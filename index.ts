@@ -41,7 +41,8 @@ const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider:
 const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
-const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
+// signup_trigger: a pii_signup member that can only create users (migrations/0005).
+const DB_USERS = { cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -54,6 +55,11 @@ const keys = new Keys(
         accountId,
         region: config.region,
         piiKeyUserArnPatterns: [pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-*`],
+        // The sign-up triggers (components/identity.ts) create users: data keys yes, decrypt never.
+        piiKeyEncryptOnlyArnPatterns: [
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-pre-signup`,
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-post-confirmation`,
+        ],
         tags,
     },
     inJapan,
@@ -214,6 +220,7 @@ const github = new GithubOidc(
         existingProviderArn: config.github.existingOidcProviderArn,
         migrationProjectArn: migrations.projectArn,
         migrationLogGroupArn: migrations.logGroupArn,
+        migrationBundle: { objectArn: migrations.bundleObjectArn, kmsKeyArn: keys.dataKeyArn },
         stateBackend: config.pulumiBackend.stateBucket ? { bucketName: config.pulumiBackend.stateBucket, kmsKeyArn: config.pulumiBackend.secretsKeyArn } : undefined,
         secretsProviderKeyArn: config.pulumiBackend.secretsKeyArn,
         ownershipTag: { key: "Project", value: tags.Project },
@@ -284,6 +291,7 @@ export const alarmTopicArn = monitoring.topicArn;
 export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
+export const dbTasksBucket = migrations.artifactBucketName;
 export const retentionSchedule = migrations.retentionScheduleName;
 export const erasureWorkerFunction = erasure.functionName;
 export const complianceJobsFunction = complianceJobs.functionName;

@@ -68,7 +68,7 @@ describe("db: row-level security and roles (attacks that must fail)", function (
 
     it("RLS is enabled and forced on every table holding a user's data", async function () {
         const { rows } = await admin.query(
-            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind = 'r'",
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind IN ('r', 'p')",
             [[...USER_TABLES, "encryption_audit", "audit_log", "erasure_log"]],
         );
         assert.equal(rows.length, USER_TABLES.length + 3);

@@ -35,7 +35,7 @@ function problem(ingress: Ingress, group: ResourceView | undefined | "unknown", 
     const possible = group === "unknown" ? allStorePorts(stack) : undefined;
     const maybe = possible ? openedDataPorts(ingress.protocol, ingress.from, ingress.to, possible.ports).filter((p) => !ports.includes(p)) : [];
     if (!ports.length && !maybe.length) return compliant();
-    const publicCidrs = ingress.cidrs.filter(isPublicCidr);
+    const publicCidrs = ingress.cidrs.filter((c) => c.trim() !== "" && isPublicCidr(c));
     for (const ref of ingress.prefixLists) {
         if (prefixListCidrs(stack, ref).some(isPublicCidr)) publicCidrs.push(`prefix list ${ref}`);
     }
@@ -55,7 +55,7 @@ function ec2Form(block: Props, where: string): Ingress {
         from: readNumber(block, "fromPort"),
         to: readNumber(block, "toPort"),
         cidrs: [...readStrings(block, "cidrBlocks"), ...readStrings(block, "ipv6CidrBlocks")],
-        prefixLists: readStrings(block, "prefixListIds"),
+        prefixLists: readStrings(block, "prefixListIds").filter((p) => p.trim() !== ""),
     };
 }
 
@@ -75,6 +75,8 @@ export const securityGroupNoPublicDataPort = defineResourceRule({
         "aws:ec2/securityGroupRule:SecurityGroupRule",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     ],
+    // Prefix lists are judged through the rules that name them: any public entry counts.
+    reviews: [PREFIX_LIST, PREFIX_LIST_ENTRY],
     check(resource, { config, stack }) {
         const ports = config.dataPorts;
         switch (resource.type) {
