@@ -7,7 +7,7 @@
 //        └──────┬───────┘
 //               │ VPC routing
 //        ┌──────▼───────┐
-//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), RDS Proxy; NAT egress
+//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), ComplianceJobs (Lambda), RDS Proxy; NAT egress
 //        └──────┬───────┘
 //               │ 5432 / 6379 from known security groups only
 //        ┌──────▼───────┐
@@ -19,6 +19,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./components/api";
 import { Cache } from "./components/cache";
+import { ComplianceJobs } from "./components/compliance-jobs";
 import { ErasureWorker } from "./components/erasure-worker";
 import { loadConfig } from "./components/config";
 import { Database } from "./components/database";
@@ -40,7 +41,8 @@ const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { provider:
 const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
-const DB_USERS = { cognitoTriggers: "cognito_trigger", migrator: "migrator", erasureWorker: "erasure_worker" };
+// signup_trigger: a pii_signup member that can only create users (migrations/0005).
+const DB_USERS = { cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -53,6 +55,11 @@ const keys = new Keys(
         accountId,
         region: config.region,
         piiKeyUserArnPatterns: [pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-*`],
+        // The sign-up triggers (components/identity.ts) create users: data keys yes, decrypt never.
+        piiKeyEncryptOnlyArnPatterns: [
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-pre-signup`,
+            pulumi.interpolate`arn:aws:iam::${accountId}:role/${config.namePrefix}-pii-post-confirmation`,
+        ],
         tags,
     },
     inJapan,
@@ -175,6 +182,34 @@ const migrations = new MigrationRunner(
     inJapan,
 );
 
+// APPI compliance watched every day: metrics every 15 minutes, backups hourly, key rotation weekly.
+const complianceJobs = new ComplianceJobs(
+    "appi",
+    {
+        namePrefix: config.namePrefix,
+        stack: config.stack,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.appSubnetIds,
+        dbProxySecurityGroupId: database.proxySecurityGroupId,
+        dbProxyArn: database.proxyArn,
+        dbProxyEndpoint: database.proxyEndpoint,
+        dbName: database.dbName,
+        dbUser: DB_USERS.complianceJob,
+        database: {
+            kind: database.metricsDimension.name === "DBClusterIdentifier" ? "cluster" : "instance",
+            identifier: database.metricsDimension.value,
+            arn: (database.cluster?.arn ?? database.instance?.arn)!,
+        },
+        keyArns: [keys.dataKeyArn, keys.logsKeyArn, keys.piiKeyArn, keys.piiSecondLayerKeyArn],
+        logsKeyArn: keys.logsKeyArn,
+        lambdaEnvironmentKeyArn: keys.dataKeyArn,
+        logRetentionDays: config.logRetentionDays,
+        code: lambdaCode("compliance-jobs"),
+        tags,
+    },
+    inJapan,
+);
+
 const github = new GithubOidc(
     "appi",
     {
@@ -185,6 +220,7 @@ const github = new GithubOidc(
         existingProviderArn: config.github.existingOidcProviderArn,
         migrationProjectArn: migrations.projectArn,
         migrationLogGroupArn: migrations.logGroupArn,
+        migrationBundle: { objectArn: migrations.bundleObjectArn, kmsKeyArn: keys.dataKeyArn },
         stateBackend: config.pulumiBackend.stateBucket ? { bucketName: config.pulumiBackend.stateBucket, kmsKeyArn: config.pulumiBackend.secretsKeyArn } : undefined,
         secretsProviderKeyArn: config.pulumiBackend.secretsKeyArn,
         ownershipTag: { key: "Project", value: tags.Project },
@@ -204,6 +240,7 @@ const monitoring = new Monitoring(
         functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
         apiInstanceId: api.instanceId,
         migrationProjectName: migrations.projectName,
+        compliance: { stack: config.stack },
         tags,
     },
     inJapan,
@@ -254,6 +291,8 @@ export const alarmTopicArn = monitoring.topicArn;
 export const userPoolId = identity.userPoolId;
 export const userPoolClientId = identity.userPoolClientId;
 export const migrationProject = migrations.projectName;
+export const dbTasksBucket = migrations.artifactBucketName;
 export const retentionSchedule = migrations.retentionScheduleName;
 export const erasureWorkerFunction = erasure.functionName;
+export const complianceJobsFunction = complianceJobs.functionName;
 export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };

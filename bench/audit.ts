@@ -12,6 +12,7 @@ import { auditFile } from "../policies/runners/audit";
 import { rules } from "../policies/rules";
 import { BenchRow, BenchSection } from "./types";
 import { median } from "./stats";
+import { marginalRows } from "./audit-marginal";
 
 const REGION = "ap-northeast-1";
 const ACCOUNT = "123456789012";
@@ -184,7 +185,7 @@ export const section: BenchSection = {
                     goalRatio: 1.5,
                 },
             ];
-            return rows;
+            return [...rows, ...(await marginalRows(scale))];
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

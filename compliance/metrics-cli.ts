@@ -1,20 +1,31 @@
 // `npm run compliance:metrics -- [--format json|text]`: the live compliance figures (DATABASE_URL, the RDS
 // Proxy variables, or the embedded PostgreSQL like the db:* commands). Exit 0 when nothing needs action,
 // 1 when something does (an alarm would fire), 2 on bad usage.
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { resolveTarget } from "../db/cli";
+import { CommandSpec, parseCommandLine } from "../policies/runners/cli-support";
 import { complianceProblems, formatMetricsText, readComplianceMetrics } from "./metrics";
 
 const FORMATS = ["json", "text"] as const;
 
+export const METRICS_COMMAND = {
+    invocation: "npm run compliance:metrics --",
+    summary: "Prints the live compliance figures (consent, deletion SLA, data-subject requests, breach deadlines, audit gaps).",
+    options: { format: { type: "string", value: "FORMAT", description: "text (default) or json" } },
+    epilogue: ["Exit codes: 0 nothing needs action, 1 something does (an alarm would fire), 2 bad usage."],
+} satisfies CommandSpec;
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     let format: string;
     try {
-        const { values } = parseArgs({ args: argv, options: { format: { type: "string", default: "text" } }, strict: true, allowPositionals: false });
-        format = values.format as string;
+        const line = parseCommandLine(METRICS_COMMAND, argv);
+        if (line.help) {
+            process.stdout.write(line.usage);
+            return 0;
+        }
+        format = line.values.format ?? "text";
     } catch (err) {
-        console.error(`compliance:metrics: ${(err as Error).message}. usage: npm run compliance:metrics -- [--format json|text]`);
+        console.error(`compliance:metrics: ${(err as Error).message}`);
         return 2;
     }
     if (!FORMATS.includes(format as (typeof FORMATS)[number])) {

@@ -79,6 +79,15 @@ export class Database extends pulumi.ComponentResource {
             { name: "shared_preload_libraries", value: "pg_stat_statements,pgaudit", applyMethod: "pending-reboot" },
             { name: "pgaudit.log", value: "ddl,role,write" },
             { name: "pgaudit.log_parameter", value: "0" },
+            // No value a user typed in the server log: bind parameters are never logged (statement, slow-statement
+            // and error lines alike), errors are logged without the statement and without DETAIL (a unique
+            // violation's DETAIL holds the duplicate value, e.g. an e-mail address).
+            { name: "log_parameter_max_length", value: "0" },
+            { name: "log_parameter_max_length_on_error", value: "0" },
+            { name: "log_statement", value: "none" },
+            { name: "log_min_duration_statement", value: "1000" },
+            { name: "log_min_error_statement", value: "panic" },
+            { name: "log_error_verbosity", value: "terse" },
             { name: "log_connections", value: "1" },
             { name: "log_disconnections", value: "1" },
             { name: "jit", value: "0" },
@@ -98,7 +107,7 @@ export class Database extends pulumi.ComponentResource {
         let masterSecrets: pulumi.Output<aws.types.output.rds.InstanceMasterUserSecret[] | aws.types.output.rds.ClusterMasterUserSecret[]>;
         if (isAurora) {
             const clusterParams = new aws.rds.ClusterParameterGroup(name, { family, description: "Aurora PostgreSQL 16: TLS 1.3 forced, pgaudit", parameters: tlsAndAudit, tags }, parent);
-            const instanceParams = new aws.rds.ParameterGroup(name, { family, description: "Aurora PostgreSQL 16 instances", parameters: [{ name: "log_min_duration_statement", value: "1000" }], tags }, parent);
+            const instanceParams = new aws.rds.ParameterGroup(name, { family, description: "Aurora PostgreSQL 16 instances", parameters: [{ name: "log_min_duration_statement", value: "1000" }, { name: "log_parameter_max_length", value: "0" }], tags }, parent);
             this.cluster = new aws.rds.Cluster(
                 name,
                 {

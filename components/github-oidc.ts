@@ -4,6 +4,7 @@
 // branch can produce), and may do only what its job does.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyBuildOverrides } from "./migration-runner";
 
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
@@ -49,6 +50,11 @@ export interface GithubOidcArgs {
 
     migrationProjectArn: pulumi.Input<string>;
     migrationLogGroupArn: pulumi.Input<string>;
+    /**
+     * The db-tasks bundle the migrate job uploads before starting the build (MigrationRunner
+     * `bundleObjectArn`) and the key its bucket encrypts with.
+     */
+    migrationBundle?: { objectArn: pulumi.Input<string>; kmsKeyArn: pulumi.Input<string> };
 
     /** Pulumi DIY state in S3 (omit for Pulumi Cloud, which authenticates with its own token). */
     stateBackend?: { bucketName: pulumi.Input<string>; kmsKeyArn?: pulumi.Input<string> };
@@ -277,13 +283,21 @@ export class GithubOidc extends pulumi.ComponentResource {
             return statements;
         });
 
-        // Migrate: start the one CodeBuild project, follow it, read its log; nothing else.
-        const migratePolicy = pulumi.all([args.migrationProjectArn, args.migrationLogGroupArn]).apply(([projectArn, logGroupArn]): Statement[] => [
-            { Sid: "RunMigrationProject", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"], Resource: projectArn, Condition: inRegion },
-            // The buildspec (the steps that hold database access) is the project's, never the caller's.
-            { Sid: "DenyBuildspecOverride", Effect: "Deny", Action: "codebuild:StartBuild", Resource: projectArn, Condition: { Null: { "codebuild:source.buildspec": "false" } } },
-            { Sid: "ReadMigrationLogs", Effect: "Allow", Action: ["logs:GetLogEvents", "logs:FilterLogEvents"], Resource: [logGroupArn, `${logGroupArn}:*`], Condition: inRegion },
-        ]);
+        // Migrate: upload the bundle, start the one CodeBuild project on it, follow it, read its log; nothing else.
+        const migratePolicy = pulumi.all([args.migrationProjectArn, args.migrationLogGroupArn, args.migrationBundle?.objectArn, args.migrationBundle?.kmsKeyArn])
+            .apply(([projectArn, logGroupArn, bundleArn, bundleKeyArn]): Statement[] => [
+                { Sid: "RunMigrationProject", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild", "codebuild:BatchGetProjects"], Resource: projectArn, Condition: inRegion },
+                // The buildspec and the source (what holds database access) are the project's, never the caller's:
+                // the caller picks only which uploaded bundle version runs.
+                ...denyBuildOverrides(projectArn),
+                { Sid: "ReadMigrationLogs", Effect: "Allow", Action: ["logs:GetLogEvents", "logs:FilterLogEvents"], Resource: [logGroupArn, `${logGroupArn}:*`], Condition: inRegion },
+                ...(bundleArn
+                    ? [
+                          { Sid: "UploadBundle", Effect: "Allow", Action: "s3:PutObject", Resource: bundleArn },
+                          ...(bundleKeyArn ? [{ Sid: "EncryptBundle", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: bundleKeyArn, Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } } }] : []),
+                      ]
+                    : []),
+            ]);
 
         // Audit (the nightly drift audit): read the state to export it, publish the violation count in
         // the compliance namespace; no lock, no write, no secrets key (the export keeps secrets encrypted).

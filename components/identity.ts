@@ -37,7 +37,7 @@ export interface IdentityArgs {
     dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
     dbName: pulumi.Input<string>;
-    /** Database user the triggers log in as through IAM auth (a `pii_write` member). */
+    /** Database user the triggers log in as through IAM auth (`signup_trigger`: a `pii_signup` member that can only create users). */
     dbUser: pulumi.Input<string>;
 
     /** PII application key (level 2 and the outer layer of level 3). */
@@ -170,13 +170,21 @@ export class Identity extends pulumi.ComponentResource {
                     const ec2Arn = (resource: string) => `arn:${p.partition}:ec2:${p.region}:${p.accountId}:${resource}`;
                     const dataStatements = [
                         {
-                            // Only the two PII keys; the Encryption SDK needs GenerateDataKey to encrypt, Decrypt for authorized reads.
+                            // Sign-up only writes PII: a data key per field (the Encryption SDK's encrypt), bound to the
+                            // users table by the encryption context, on the two PII keys and nothing else.
                             Sid: "PiiKeysOnly",
                             Effect: "Allow",
-                            Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                            Action: "kms:GenerateDataKey",
                             Resource: [piiKeyArn, piiL3KeyArn],
+                            Condition: { StringEquals: { "kms:EncryptionContext:table": "users" } },
                         },
-                        ...(previousKeys.length ? [{ Sid: "ReadWithPreviousPiiKeys", Effect: "Allow", Action: "kms:Decrypt", Resource: previousKeys }] : []),
+                        {
+                            // ...and never reads it back, whatever another policy might grant.
+                            Sid: "NeverDecryptPii",
+                            Effect: "Deny",
+                            Action: ["kms:Decrypt", "kms:ReEncrypt*", "kms:Encrypt"],
+                            Resource: [piiKeyArn, piiL3KeyArn, ...previousKeys],
+                        },
                         { Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
                     ];
                     return JSON.stringify({

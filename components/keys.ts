@@ -14,6 +14,11 @@ export interface KeysArgs {
      * aws:PrincipalArn, so the roles need not exist yet when the key policy is written).
      */
     piiKeyUserArnPatterns: pulumi.Input<string>[];
+    /**
+     * Roles among them that only write PII (the sign-up triggers): they may generate data keys but never
+     * decrypt, even if their own IAM policy said otherwise.
+     */
+    piiKeyEncryptOnlyArnPatterns?: pulumi.Input<string>[];
     deletionWindowDays?: number;
     tags?: Record<string, string>;
 }
@@ -50,7 +55,8 @@ export class Keys extends pulumi.ComponentResource {
         });
         const usage = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
-        const dataServices = ["rds", "elasticache", "ec2", "secretsmanager", "sns", "codebuild", "lambda"];
+        // s3: the MigrationRunner's db-tasks bundle bucket (SSE-KMS), uploaded by the migrate workflow, read by CodeBuild.
+        const dataServices = ["rds", "elasticache", "ec2", "secretsmanager", "sns", "codebuild", "lambda", "s3"];
         const dataPolicy = pulumi.all([root, args.accountId, args.region]).apply(([rootArn, account, region]) => [
             accountAdministers(),
             {
@@ -87,21 +93,39 @@ export class Keys extends pulumi.ComponentResource {
             },
         ]);
 
-        const piiPolicy = pulumi.all([root, pulumi.output(args.piiKeyUserArnPatterns)]).apply(([rootArn, patterns]) => [
+        // Encryption context of every PII ciphertext (lib/crypto.ts): table, column, user_id.
+        const piiContext = { "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["table", "column", "user_id", "aws-crypto-public-key"] }, Null: { "kms:EncryptionContext:user_id": "false", "kms:EncryptionContext:table": "false" } };
+        const piiPolicy = pulumi.all([root, pulumi.output(args.piiKeyUserArnPatterns), pulumi.output(args.piiKeyEncryptOnlyArnPatterns ?? [])]).apply(([rootArn, patterns, encryptOnly]) => [
             accountAdministers(),
             {
                 // Only the named application roles, and only with an encryption context that binds
                 // each ciphertext to its table, column and user (checked again on decrypt).
-                Sid: "NamedApplicationRolesWithEncryptionContext",
+                Sid: "NamedApplicationRolesEncryptWithContext",
                 Effect: "Allow",
                 Principal: { AWS: rootArn },
-                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                Action: ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 Resource: "*",
-                Condition: {
-                    ArnLike: { "aws:PrincipalArn": patterns },
-                    "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["table", "column", "user_id", "aws-crypto-public-key"] },
-                },
+                Condition: { ArnLike: { "aws:PrincipalArn": patterns }, ...piiContext },
             },
+            {
+                // Decrypt: the same roles, the same context required (a ciphertext cannot be decrypted as another user's).
+                Sid: "NamedApplicationRolesDecryptWithContext",
+                Effect: "Allow",
+                Principal: { AWS: rootArn },
+                Action: "kms:Decrypt",
+                Resource: "*",
+                Condition: { ArnLike: { "aws:PrincipalArn": patterns }, ...piiContext },
+            },
+            ...(encryptOnly.length
+                ? [{
+                      Sid: "WriteOnlyRolesNeverDecrypt",
+                      Effect: "Deny",
+                      Principal: { AWS: "*" },
+                      Action: ["kms:Decrypt", "kms:ReEncrypt*"],
+                      Resource: "*",
+                      Condition: { ArnLike: { "aws:PrincipalArn": encryptOnly } },
+                  }]
+                : []),
         ]);
 
         const makeKey = (purpose: string, description: string, statements: pulumi.Output<Statement[]>) => {

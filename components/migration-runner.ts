@@ -1,6 +1,9 @@
 // Database migrations run inside the VPC, by CodeBuild, started from GitHub Actions: the
 // database stays in its isolated tier, CI holds no database password (IAM auth through
 // the RDS Proxy), and every run leaves a log kept as long as the audit trail.
+// The build's source is a bundle (`npm run build:db-tasks`: db/cli.js and the SQL migrations) that
+// the migrate workflow uploads to a private, versioned, KMS-encrypted bucket this component creates:
+// CodeBuild fetches private code without any stored GitHub credential, and runs it without `npm ci`.
 // The same project runs the retention job (`npm run db:retention`) every 15 minutes, started by
 // EventBridge Scheduler with DB_TASK=db:retention: it needs the schema owner too, and deletion
 // requests have a 1-hour deadline.
@@ -18,20 +21,39 @@ export const MIGRATE_BUILDSPEC_PATH = path.join(__dirname, "..", "buildspec", "m
 export const DB_TASKS = ["db:migrate", "db:retention"] as const;
 /** Four runs an hour: a deletion request (1-hour deadline) waits at most 15 minutes for the next one. */
 export const RETENTION_SCHEDULE_EXPRESSION = "rate(15 minutes)";
+/** Object key of the db-tasks bundle in the artifact bucket; the migrate workflow uploads a new version of it. */
+export const DB_TASKS_BUNDLE_KEY = "db-tasks/bundle.zip";
+/**
+ * StartBuild request fields that would make the build run something else than the project's bundle and
+ * buildspec, as CodeBuild's condition keys name them (`Null: false` = the caller sent the field).
+ */
+export const BUILD_OVERRIDE_CONDITION_KEYS = [
+    "codebuild:source.buildspec",
+    "codebuild:source.location",
+    "codebuild:source.type",
+    "codebuild:source.auth",
+    "codebuild:secondarySources.location",
+] as const;
+
+/** Deny statements (one per key: conditions inside one Null block would all have to hold) for StartBuild with an override. */
+export function denyBuildOverrides(projectArn: string, sidPrefix = "DenyOverride"): Record<string, unknown>[] {
+    return BUILD_OVERRIDE_CONDITION_KEYS.map((key) => ({
+        Sid: `${sidPrefix}${key.replace(/^codebuild:/, "").split(".").map((part) => part[0].toUpperCase() + part.slice(1)).join("")}`,
+        Effect: "Deny",
+        Action: ["codebuild:StartBuild", "codebuild:StartBuildBatch"],
+        Resource: projectArn,
+        Condition: { Null: { [key]: "false" } },
+    }));
+}
 
 export interface MigrationRunnerArgs {
     /** Prefix of every physical name, e.g. `appi-dev`. */
     namePrefix: string;
-    /** GitHub repository holding the migrations, `owner/name`. */
-    repository: string;
-    /**
-     * CodeConnections (GitHub App) connection CodeBuild clones through; without it CodeBuild
-     * uses the account's GitHub source credential (`aws codebuild import-source-credentials`).
-     */
-    sourceConnectionArn?: pulumi.Input<string>;
+    /** GitHub repository (`owner/name`) whose workflow builds and uploads the bundle; tagged on the bucket as SourceRepository. */
+    repository?: string;
 
     vpcId: pulumi.Input<string>;
-    /** Private app-tier subnets (NAT egress for npm and GitHub; never the isolated data tier). */
+    /** Private app-tier subnets (never the isolated data tier). */
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     dbProxySecurityGroupId: pulumi.Input<string>;
     /** Adds an ingress rule on the proxy's group for the build's group (default true). */
@@ -45,7 +67,7 @@ export interface MigrationRunnerArgs {
     /** Database user that owns the schema and logs in through IAM auth. */
     migrationDbUser: pulumi.Input<string>;
 
-    /** CMK for the build's artifacts and cache. */
+    /** CMK for the build's artifacts and cache, and the bundle bucket's SSE-KMS (its key policy must admit S3). */
     encryptionKeyArn: pulumi.Input<string>;
     /** Key of the build log group. */
     logsKeyArn: pulumi.Input<string>;
@@ -57,8 +79,8 @@ export interface MigrationRunnerArgs {
      * with DB_TASK=db:retention every 15 minutes, so due deletion requests meet their 1-hour deadline.
      */
     scheduleRetention?: boolean;
-    /** Branch, tag or commit the scheduled retention builds check out (default: the repository's default branch). */
-    retentionSourceVersion?: pulumi.Input<string>;
+    /** Days an older bundle version is kept after a newer one is uploaded (default 90): what ran, for the audit trail. */
+    bundleVersionRetentionDays?: number;
     tags?: Record<string, string>;
 }
 
@@ -67,6 +89,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
     readonly logGroup: aws.cloudwatch.LogGroup;
     readonly securityGroup: aws.ec2.SecurityGroup;
+    /** Private, versioned, KMS-encrypted bucket holding the db-tasks bundle the builds run. */
+    readonly artifactBucket: aws.s3.Bucket;
     /** The 15-minute retention schedule and the role it starts builds with (absent with scheduleRetention: false). */
     readonly retentionSchedule?: aws.scheduler.Schedule;
     readonly schedulerRole?: aws.iam.Role;
@@ -77,6 +101,9 @@ export class MigrationRunner extends pulumi.ComponentResource {
     readonly logGroupArn: pulumi.Output<string>;
     readonly roleArn: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
+    readonly artifactBucketName: pulumi.Output<string>;
+    /** ARN of the bundle object (`<bucket>/db-tasks/bundle.zip`) the migrate workflow may overwrite. */
+    readonly bundleObjectArn: pulumi.Output<string>;
     readonly retentionScheduleName?: pulumi.Output<string>;
     readonly retentionScheduleArn?: pulumi.Output<string>;
 
@@ -86,8 +113,12 @@ export class MigrationRunner extends pulumi.ComponentResource {
         if (!/^[a-z][a-z0-9-]{1,30}$/.test(args.namePrefix ?? "")) {
             throw new Error(`namePrefix: ${JSON.stringify(args.namePrefix)} must be 2-31 of a-z, 0-9, - starting with a letter (e.g. "appi-dev")`);
         }
-        if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(args.repository ?? "")) {
+        if (args.repository !== undefined && !/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(args.repository)) {
             throw new Error(`repository: ${JSON.stringify(args.repository)} must be one GitHub repository as owner/name`);
+        }
+        const bundleRetentionDays = args.bundleVersionRetentionDays ?? 90;
+        if (!Number.isInteger(bundleRetentionDays) || bundleRetentionDays < 1 || bundleRetentionDays > 3653) {
+            throw new Error(`bundleVersionRetentionDays: ${bundleRetentionDays} must be an integer between 1 and 3653`);
         }
         const retentionInDays = checkLogRetention(args.logRetentionDays);
         const buildTimeout = args.buildTimeoutMinutes ?? 30;
@@ -101,13 +132,54 @@ export class MigrationRunner extends pulumi.ComponentResource {
         const proxy = pulumi.output(args.dbProxyArn).apply(parseDbProxyArn);
         const buildspec = fs.readFileSync(MIGRATE_BUILDSPEC_PATH, "utf8");
 
-        // npm ci and the GitHub clone go out through the NAT on 443; PostgreSQL only to the proxy.
+        // The bundle: private, versioned (a build runs one exact upload, by version id), encrypted with the CMK.
+        const bucketName = proxy.apply((p) => `${args.namePrefix}-db-tasks-${p.accountId}`);
+        this.artifactBucket = new aws.s3.Bucket(`${name}-bundle`, {
+            bucket: bucketName,
+            forceDestroy: false,
+            // Code and SQL only, no personal data: the bundle is what the builds run (appi:personal-data=none
+            // takes it out of the store rules' scope; the CMK and public-access rules still apply to it).
+            tags: { ...tags, DataClassification: "internal-code", "appi:personal-data": "none", ...(args.repository ? { SourceRepository: args.repository } : {}) },
+        }, { parent: this });
+        const bucketArn = pulumi.all([proxy, bucketName]).apply(([p, b]) => `arn:${p.partition}:s3:::${b}`);
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-bundle`, {
+            bucket: this.artifactBucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, { parent: this });
+        new aws.s3.BucketOwnershipControls(`${name}-bundle`, { bucket: this.artifactBucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        new aws.s3.BucketVersioning(`${name}-bundle`, { bucket: this.artifactBucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-bundle`, {
+            bucket: this.artifactBucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.encryptionKeyArn }, bucketKeyEnabled: true }],
+        }, { parent: this });
+        new aws.s3.BucketLifecycleConfiguration(`${name}-bundle`, {
+            bucket: this.artifactBucket.id,
+            rules: [{ id: "expire-old-bundles", status: "Enabled", filter: { prefix: "db-tasks/" }, noncurrentVersionExpiration: { noncurrentDays: bundleRetentionDays } }],
+        }, { parent: this });
+        new aws.s3.BucketPolicy(`${name}-bundle`, {
+            bucket: this.artifactBucket.id,
+            policy: pulumi.all([bucketArn, args.encryptionKeyArn]).apply(([arn, keyArn]) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+                    // Uploads are encrypted with the project's key or refused, whatever the uploader asks for.
+                    { Sid: "DenyOtherEncryption", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${arn}/*`, Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } } },
+                ],
+            })),
+        }, { parent: this, dependsOn: [publicAccess] });
+        this.artifactBucketName = this.artifactBucket.bucket;
+        this.bundleObjectArn = pulumi.interpolate`${bucketArn}/${DB_TASKS_BUNDLE_KEY}`;
+
+        // AWS APIs (IAM token signing needs none; S3 goes through the gateway endpoint) on 443; PostgreSQL only to the proxy.
         this.securityGroup = new aws.ec2.SecurityGroup(`${name}-build`, {
             vpcId: args.vpcId,
             description: "Migration builds: egress to the RDS Proxy and HTTPS only",
             egress: [
                 { description: "PostgreSQL through the RDS Proxy", protocol: "tcp", fromPort: dbPort, toPort: dbPort, securityGroups: [args.dbProxySecurityGroupId] },
-                { description: "HTTPS: npm registry, GitHub, AWS APIs", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+                { description: "HTTPS: AWS APIs (CloudWatch Logs, S3 source download)", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
             ],
             tags: { ...tags, Name: `${args.namePrefix}-db-migrate` },
         }, { parent: this });
@@ -148,8 +220,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
-        const policy = pulumi.all([proxy, this.logGroup.arn, args.encryptionKeyArn, dbConnectArn(args.dbProxyArn, args.migrationDbUser), args.privateSubnetIds, args.sourceConnectionArn])
-            .apply(([p, logGroupArn, keyArn, connectArn, subnetIds, connectionArn]) => {
+        const policy = pulumi.all([proxy, this.logGroup.arn, args.encryptionKeyArn, dbConnectArn(args.dbProxyArn, args.migrationDbUser), args.privateSubnetIds, bucketArn])
+            .apply(([p, logGroupArn, keyArn, connectArn, subnetIds, artifactBucketArn]) => {
                 const ec2Arn = (resource: string) => `arn:${p.partition}:ec2:${p.region}:${p.accountId}:${resource}`;
                 const statements: Record<string, unknown>[] = [
                     {
@@ -171,10 +243,10 @@ export class MigrationRunner extends pulumi.ComponentResource {
                     { Sid: "WriteOwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
                     { Sid: "ProjectKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"], Resource: keyArn },
                     { Sid: "ConnectThroughProxyAsMigrationUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
+                    // The source: read the bundle (any version), nothing else in the bucket, never write it.
+                    { Sid: "ReadBundle", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${artifactBucketArn}/${DB_TASKS_BUNDLE_KEY}` },
+                    { Sid: "BundleBucket", Effect: "Allow", Action: ["s3:GetBucketAcl", "s3:GetBucketLocation"], Resource: artifactBucketArn },
                 ];
-                if (connectionArn) {
-                    statements.push({ Sid: "CloneThroughConnection", Effect: "Allow", Action: ["codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codestar-connections:UseConnection", "codestar-connections:GetConnectionToken"], Resource: connectionArn });
-                }
                 return JSON.stringify({ Version: "2012-10-17", Statement: statements });
             });
         const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: this.role.id, policy }, { parent: this });
@@ -192,12 +264,10 @@ export class MigrationRunner extends pulumi.ComponentResource {
             // run_retention() claims deletion requests with FOR UPDATE SKIP LOCKED.
             concurrentBuildLimit: scheduleRetention ? 2 : 1,
             source: {
-                type: "GITHUB",
-                location: `https://github.com/${args.repository}.git`,
-                gitCloneDepth: 1,
+                type: "S3",
+                location: pulumi.interpolate`${this.artifactBucket.bucket}/${DB_TASKS_BUNDLE_KEY}`,
                 // Inline, so the steps that hold database access are reviewed with the infrastructure.
                 buildspec,
-                auth: args.sourceConnectionArn ? { type: "CODECONNECTIONS", resource: args.sourceConnectionArn } : undefined,
             },
             artifacts: { type: "NO_ARTIFACTS" },
             environment: {
@@ -261,16 +331,16 @@ export class MigrationRunner extends pulumi.ComponentResource {
                     Version: "2012-10-17",
                     Statement: [
                         { Sid: "StartRetentionBuild", Effect: "Allow", Action: "codebuild:StartBuild", Resource: projectArn },
-                        // The buildspec (the steps that hold database access) is the project's, never the caller's.
-                        { Sid: "DenyBuildspecOverride", Effect: "Deny", Action: "codebuild:StartBuild", Resource: projectArn, Condition: { Null: { "codebuild:source.buildspec": "false" } } },
+                        // The buildspec and the source (what holds database access) are the project's, never the caller's.
+                        ...denyBuildOverrides(projectArn),
                     ],
                 })),
             }, { parent: this });
 
             // The universal target calls CodeBuild's StartBuild in the schedule's own region, the project's.
-            const input = pulumi.all([this.project.name, args.retentionSourceVersion]).apply(([projectName, sourceVersion]) => JSON.stringify({
+            // No SourceVersion: each run takes the latest bundle the migrate workflow uploaded.
+            const input = this.project.name.apply((projectName) => JSON.stringify({
                 ProjectName: projectName,
-                ...(sourceVersion ? { SourceVersion: sourceVersion } : {}),
                 EnvironmentVariablesOverride: [{ Name: "DB_TASK", Value: "db:retention", Type: "PLAINTEXT" }],
             }));
             this.retentionSchedule = new aws.scheduler.Schedule(`${name}-retention`, {
@@ -299,6 +369,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
             logGroupArn: this.logGroupArn,
             roleArn: this.roleArn,
             securityGroupId: this.securityGroupId,
+            artifactBucketName: this.artifactBucketName,
+            bundleObjectArn: this.bundleObjectArn,
             retentionScheduleName: this.retentionScheduleName,
             retentionScheduleArn: this.retentionScheduleArn,
         });

@@ -2,6 +2,7 @@
 // topic, and one dashboard an operator opens first.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_MAX_AGE_HOURS, COMPLIANCE_METRICS, COMPLIANCE_NAMESPACE } from "../compliance/metric-names";
 
 export interface MonitoringArgs {
     namePrefix: string;
@@ -18,10 +19,19 @@ export interface MonitoringArgs {
      * may mean deletion requests miss their 1-hour deadline.
      */
     migrationProjectName?: pulumi.Input<string>;
+    /**
+     * APPI compliance alarms on the APPI/Compliance metrics of this stack: what the compliance jobs publish
+     * (components/compliance-jobs.ts) and the nightly drift audit's PolicyViolations.
+     */
+    compliance?: {
+        stack: string;
+        /** Alarm when the share of users holding every required consent falls below this (default 0.99). */
+        consentTargetRate?: number;
+    };
     tags?: Record<string, string>;
 }
 
-interface AlarmSpec {
+export interface AlarmSpec {
     key: string;
     description: string;
     namespace: string;
@@ -32,6 +42,8 @@ interface AlarmSpec {
     threshold: number;
     periodSeconds?: number;
     evaluationPeriods?: number;
+    /** Default: notBreaching for Lambda and CodeBuild (no invocations is healthy), missing otherwise. */
+    treatMissingData?: "breaching" | "notBreaching" | "ignore" | "missing";
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -72,6 +84,8 @@ export class Monitoring extends pulumi.ComponentResource {
             specs.push({ key: "api-status", description: "GraphQL API host failed its status checks", namespace: "AWS/EC2", metricName: "StatusCheckFailed", dimensions: { InstanceId: args.apiInstanceId }, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 2 });
         }
 
+        if (args.compliance) specs.push(...complianceAlarmSpecs(args.compliance));
+
         const alarms = specs.map(
             (spec) =>
                 new aws.cloudwatch.MetricAlarm(
@@ -88,7 +102,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         period: spec.periodSeconds ?? 300,
                         evaluationPeriods: spec.evaluationPeriods ?? 2,
                         // No invocations or builds in a period is healthy, not missing data.
-                        treatMissingData: spec.namespace === "AWS/Lambda" || spec.namespace === "AWS/CodeBuild" ? "notBreaching" : "missing",
+                        treatMissingData: spec.treatMissingData ?? (spec.namespace === "AWS/Lambda" || spec.namespace === "AWS/CodeBuild" ? "notBreaching" : "missing"),
                         alarmActions: [topic.arn],
                         okActions: [topic.arn],
                         tags: args.tags,
@@ -131,4 +145,45 @@ export class Monitoring extends pulumi.ComponentResource {
         this.dashboardName = dashboard.dashboardName;
         this.registerOutputs({ topicArn: this.topicArn, alarmNames: this.alarmNames, dashboardName: this.dashboardName });
     }
+}
+
+/**
+ * Compliance alarms. The job publishes every 15 minutes (metrics) or hourly (backups): a silent job is itself
+ * a problem, so missing data breaches. The weekly key-rotation result and the nightly drift audit keep their
+ * state between runs (ignore), so an alarm stays raised until a run finds the problem gone.
+ */
+export function complianceAlarmSpecs(compliance: { stack: string; consentTargetRate?: number }): AlarmSpec[] {
+    const target = compliance.consentTargetRate ?? 0.99;
+    if (!(target > 0 && target <= 1)) throw new Error(`compliance.consentTargetRate: ${target} must be in (0, 1]`);
+    const dimensions = { Stack: compliance.stack };
+    const spec = (key: string, description: string, metricName: string, extra: Partial<AlarmSpec> = {}): AlarmSpec => ({
+        key: `compliance-${key}`,
+        description,
+        namespace: COMPLIANCE_NAMESPACE,
+        metricName,
+        dimensions,
+        statistic: "Maximum",
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        periodSeconds: 900,
+        evaluationPeriods: 1,
+        treatMissingData: "breaching",
+        ...extra,
+    });
+    const daily = { periodSeconds: 86400, treatMissingData: "ignore" as const };
+    return [
+        spec("deletion-overdue", "Deletion requests past the 1-hour SLA (APPI Art. 35)", COMPLIANCE_METRICS.deletionOverdue),
+        spec("incident-report-overdue-preliminary", "Art. 26 preliminary report to the PPC overdue", COMPLIANCE_METRICS.incidentsOverduePreliminary),
+        spec("incident-report-overdue-final", "Art. 26 final report to the PPC overdue", COMPLIANCE_METRICS.incidentsOverdueFinal),
+        spec("incident-report-due-24h", "Art. 26 report due within 24 hours", COMPLIANCE_METRICS.incidentsDueWithin24h),
+        spec("audit-gaps", "Changes to personal data without an audit record", COMPLIANCE_METRICS.auditGaps),
+        spec("consent-below-target", `Consent compliance below ${target * 100}%`, COMPLIANCE_METRICS.consentComplianceRate, { statistic: "Minimum", comparisonOperator: "LessThanThreshold", threshold: target }),
+        spec("dsr-overdue", "Data-subject requests past their due date (APPI Art. 33-35)", COMPLIANCE_METRICS.dataSubjectRequestsOverdue),
+        spec("backup-missing", `No completed database backup in the last ${BACKUP_MAX_AGE_HOURS} hours`, COMPLIANCE_METRICS.backupAgeHours, { threshold: BACKUP_MAX_AGE_HOURS, periodSeconds: 3600 }),
+        spec("backup-failed", "AWS Backup job failed", "BackupJobsFailed", { periodSeconds: 3600 }),
+        spec("key-rotation", "A customer-managed key has rotation off or is overdue", COMPLIANCE_METRICS.keysFailingRotation, daily),
+        spec("key-versions", "PII key versions in the data disagree with key_rotation_log", COMPLIANCE_METRICS.keyVersionMismatches, daily),
+        spec("restore-drill", "The last restore drill failed or exceeded the 8-hour RTO", COMPLIANCE_METRICS.restoreDrillFailed, daily),
+        spec("drift-policy-violations", "Nightly drift audit: mandatory policy violations on deployed state", COMPLIANCE_METRICS.policyViolations, { ...daily, statistic: "Maximum" }),
+    ];
 }

@@ -5,6 +5,8 @@ import path from "node:path";
 import pg from "pg";
 import { identitySecretFromEnv } from "../lib/crypto";
 import { connectionConfigFromEnv } from "../lib/db";
+import { CommandSpec, parseCommandLine } from "../policies/runners/cli-support";
+import { InputError } from "../policies/runners/errors";
 import { checkPostgres, checkRedis, formatResults } from "./connectivity";
 import { startLocalCluster } from "./embedded";
 import { migrate, migrationStatus } from "./migrate";
@@ -52,7 +54,8 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
     try {
         switch (command) {
             case "migrate": {
-                const applied = await migrate(target.config);
+                // DB_OWNER_ROLE: the schema owner the migration login (NOINHERIT, migrations/0008) must SET ROLE to.
+                const applied = await migrate(target.config, { ownerRole: env.DB_OWNER_ROLE || undefined });
                 console.log(`${applied.length} migration(s) applied`);
                 // The identity-token secret the API and Lambdas share with the database (migrations/0005).
                 if (env.APP_IDENTITY_SECRET) {
@@ -104,13 +107,38 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
     }
 }
 
+export const DB_COMMAND = {
+    invocation: "ts-node db/cli.ts",
+    positionals: { name: COMMANDS.join("|"), min: 1, max: 1, description: "what to do (npm run db:migrate, db:status, db:test, db:retention)" },
+    summary:
+        "Database tasks. Connects with DATABASE_URL, or in AWS the RDS Proxy variables (DB_PROXY_ENDPOINT, see lib/db.ts); with neither, an embedded PostgreSQL 16 under .data/pg16.",
+    options: {},
+    epilogue: ["Exit codes: 0 done, 1 a check or task failed, 2 bad usage."],
+} satisfies CommandSpec;
+
+/** The command to run, or undefined when --help was asked; InputError on bad usage. */
+export function parseDbCommandLine(argv: string[]): { help: string } | { command: Command } {
+    const line = parseCommandLine(DB_COMMAND, argv);
+    if (line.help) return { help: line.usage };
+    const command = line.positionals[0];
+    if (!COMMANDS.includes(command as Command)) throw new InputError(`unknown command "${command}" (one of ${COMMANDS.join(", ")}); see ts-node db/cli.ts --help`);
+    return { command: command as Command };
+}
+
 if (require.main === module) {
-    const command = process.argv[2];
-    if (!COMMANDS.includes(command as Command)) {
-        console.error(`usage: ts-node db/cli.ts ${COMMANDS.join("|")} (got ${command ?? "nothing"})`);
+    let parsed: ReturnType<typeof parseDbCommandLine>;
+    try {
+        parsed = parseDbCommandLine(process.argv.slice(2));
+    } catch (err) {
+        console.error(`db: ${(err as Error).message}`);
         process.exit(2);
     }
-    run(command as Command, process.env).then(
+    if ("help" in parsed) {
+        process.stdout.write(parsed.help);
+        process.exit(0);
+    }
+    const { command } = parsed;
+    run(command, process.env).then(
         (code) => process.exit(code),
         (err) => {
             console.error(`db:${command}: ${err instanceof Error ? err.message : String(err)}`);

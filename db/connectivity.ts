@@ -89,7 +89,7 @@ export async function checkPostgres(config: pg.ClientConfig, options: { migratio
         const rls = await client.query(`
             SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition  -- months of audit_log: owner-only, read through the parent
               AND (c.relname = 'users' OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'user_id' AND NOT a.attisdropped))
             ORDER BY c.relname`);
         const unprotected = rls.rows.filter((r) => !r.relrowsecurity || !r.relforcerowsecurity).map((r) => r.relname);

@@ -4,6 +4,7 @@
 // this before the copy serves traffic erases them again and records `replayed_after_restore` for each.
 // Both connections must be the schema owner (the migration user); only user ids (Cognito subs) move.
 import pg from "pg";
+import { CommandSpec, helpText, parseCommandLine } from "../policies/runners/cli-support";
 
 export interface ReplaySummary {
     /** Users the live database erased in the window. */
@@ -37,23 +38,25 @@ export async function replayErasures(live: pg.ClientBase, restored: pg.ClientBas
 
 const USAGE = "usage: npm run db:replay-erasures -- --from LIVE_DATABASE_URL [--since ISO-8601]  (DATABASE_URL = the restored copy)";
 
-export function parseReplayArgs(argv: string[]): { from: string; since?: Date } | { help: true } {
-    let from: string | undefined;
+export const REPLAY_COMMAND = {
+    invocation: "npm run db:replay-erasures --",
+    summary: "Re-applies to a database restored from backup (DATABASE_URL) every erasure the live database recorded since the backup.",
+    options: {
+        from: { type: "string", value: "LIVE_DATABASE_URL", description: "the live database whose erasure_log is replayed (required)" },
+        since: { type: "string", value: "ISO-8601", description: "only erasures at or after this time (the backup's time)" },
+    },
+    epilogue: ["Exit codes: 0 replayed, 1 the replay failed, 2 bad usage."],
+} satisfies CommandSpec;
+
+/** The shared parser (unknown option, missing value: InputError naming it), then this command's own checks. */
+export function parseReplayArgs(argv: string[]): { from: string; since?: Date } | { help: true; usage?: string } {
+    const line = parseCommandLine(REPLAY_COMMAND, argv);
+    if (line.help) return { help: true };
+    const { from, since: sinceText } = line.values;
     let since: Date | undefined;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") return { help: true };
-        if (arg === "--from" || arg === "--since") {
-            const value = argv[++i];
-            if (value === undefined || value.startsWith("--")) throw new Error(`${arg} needs a value`);
-            if (arg === "--from") from = value;
-            else {
-                since = new Date(value);
-                if (Number.isNaN(since.getTime())) throw new Error(`--since: "${value}" is not an ISO-8601 date-time`);
-            }
-            continue;
-        }
-        throw new Error(`unknown option ${arg}`);
+    if (sinceText !== undefined) {
+        since = new Date(sinceText);
+        if (Number.isNaN(since.getTime())) throw new Error(`--since: "${sinceText}" is not an ISO-8601 date-time`);
     }
     if (!from) throw new Error("--from LIVE_DATABASE_URL is required");
     return { from, since };
@@ -69,7 +72,7 @@ if (require.main === module) {
             return 2;
         }
         if ("help" in args) {
-            console.log(USAGE);
+            process.stdout.write(helpText(REPLAY_COMMAND));
             return 0;
         }
         if (!process.env.DATABASE_URL) {

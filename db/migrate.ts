@@ -31,6 +31,84 @@ export interface AppliedMigration {
 export interface MigrateOptions {
     dir?: string;
     log?: (line: string) => void;
+    /** lock_timeout of each migration's transaction: a migration waiting longer for a lock is retried. */
+    lockTimeoutMs?: number;
+    /** How many times a migration that timed out on a lock is retried (with a growing pause) before failing. */
+    lockRetries?: number;
+    /** SET ROLE to this role before migrating (the schema owner the migration login is a NOINHERIT member of). */
+    ownerRole?: string;
+}
+
+const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+const DEFAULT_LOCK_RETRIES = 5;
+const LOCK_NOT_AVAILABLE = "55P03";
+
+// Statements that would end the runner's transaction early (leaving a half-applied, half-recorded migration).
+const TRANSACTION_CONTROL = /^(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\b/i;
+
+/**
+ * The first transaction-control statement of a migration's SQL (outside comments, string literals,
+ * quoted identifiers and dollar-quoted bodies such as DO blocks and functions), with its line; null if none.
+ */
+export function findTransactionControl(sql: string): { statement: string; line: number } | null {
+    let i = 0;
+    let statementStart = -1;
+    let atomicDepth = 0; // inside BEGIN ATOMIC ... END of a SQL-standard function body
+    const lineAt = (index: number) => sql.slice(0, index).split("\n").length;
+    while (i < sql.length) {
+        const c = sql[i];
+        const rest = sql.slice(i);
+        if (rest.startsWith("--")) {
+            const end = sql.indexOf("\n", i);
+            i = end < 0 ? sql.length : end + 1;
+            continue;
+        }
+        if (rest.startsWith("/*")) {
+            const end = sql.indexOf("*/", i + 2);
+            i = end < 0 ? sql.length : end + 2;
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            let j = i + 1;
+            while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
+            if (statementStart < 0) statementStart = i;
+            i = j + 1;
+            continue;
+        }
+        const dollar = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
+        if (dollar) {
+            const end = sql.indexOf(dollar[0], i + dollar[0].length);
+            if (statementStart < 0) statementStart = i;
+            i = end < 0 ? sql.length : end + dollar[0].length;
+            continue;
+        }
+        if (c === ";") {
+            statementStart = -1;
+            i++;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i++;
+            continue;
+        }
+        if (statementStart < 0) {
+            statementStart = i;
+            const head = rest.slice(0, 40);
+            if (atomicDepth > 0) {
+                if (/^END\b/i.test(head)) atomicDepth--;
+            } else if (TRANSACTION_CONTROL.test(head)) {
+                return { statement: head.split(/[\s;]/)[0].toUpperCase(), line: lineAt(i) };
+            }
+        }
+        const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+        if (word) {
+            if (/^BEGIN$/i.test(word[0]) && /^BEGIN\s+ATOMIC\b/i.test(rest)) atomicDepth++;
+            i += word[0].length;
+            continue;
+        }
+        i++;
+    }
+    return null;
 }
 
 export interface MigrationStatus {
@@ -54,6 +132,13 @@ export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): MigrationF
         if (clash) throw new Error(`migration files ${clash} and ${name} share the number ${match[1]}`);
         seen.set(version, name);
         const sql = readFileSync(path.join(dir, name), "utf8");
+        const control = findTransactionControl(sql);
+        if (control) {
+            throw new Error(
+                `migration file ${name} contains transaction control (${control.statement} on line ${control.line}): the runner applies ` +
+                    "each file in one transaction of its own; remove it (split the work into several files if it must commit in between)",
+            );
+        }
         return { name, version, sql, checksum: sha256(sql) };
     });
 }
@@ -118,8 +203,11 @@ export async function migrationStatus(config: pg.ClientConfig, options: MigrateO
 /** Applies the pending migrations; returns the names applied by this run. */
 export async function migrate(config: pg.ClientConfig, options: MigrateOptions = {}): Promise<string[]> {
     const log = options.log ?? ((line: string) => console.log(line));
+    const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    const lockRetries = options.lockRetries ?? DEFAULT_LOCK_RETRIES;
     const files = loadMigrations(options.dir);
     return withClient(config, async (client) => {
+        if (options.ownerRole) await client.query(`SET ROLE ${client.escapeIdentifier(options.ownerRole)}`);
         await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
         try {
             await client.query(CREATE_TABLE);
@@ -127,19 +215,32 @@ export async function migrate(config: pg.ClientConfig, options: MigrateOptions =
             const done: string[] = [];
             for (const file of pending) {
                 const started = Date.now();
-                try {
-                    await client.query("BEGIN");
-                    await client.query(file.sql);
-                    await client.query("INSERT INTO schema_migrations (name, checksum, duration_ms) VALUES ($1, $2, $3)", [
-                        file.name,
-                        file.checksum,
-                        Date.now() - started,
-                    ]);
-                    await client.query("COMMIT");
-                } catch (err) {
-                    await client.query("ROLLBACK").catch(() => undefined);
-                    const message = err instanceof Error ? err.message : String(err);
-                    throw new Error(`migration ${file.name} failed and was rolled back: ${message}`);
+                for (let attempt = 0; ; attempt++) {
+                    try {
+                        await client.query("BEGIN");
+                        // Never queue behind a long transaction while blocking everyone queued behind us.
+                        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+                        await client.query(file.sql);
+                        await client.query("INSERT INTO schema_migrations (name, checksum, duration_ms) VALUES ($1, $2, $3)", [
+                            file.name,
+                            file.checksum,
+                            Date.now() - started,
+                        ]);
+                        await client.query("COMMIT");
+                        break;
+                    } catch (err) {
+                        await client.query("ROLLBACK").catch(() => undefined);
+                        const code = (err as { code?: string }).code;
+                        if (code === LOCK_NOT_AVAILABLE && attempt < lockRetries) {
+                            const pauseMs = Math.min(30_000, 500 * 2 ** attempt);
+                            log(`${file.name}: a lock was not granted within ${lockTimeoutMs} ms; retrying in ${pauseMs} ms (${attempt + 1}/${lockRetries})`);
+                            await new Promise((resolve) => setTimeout(resolve, pauseMs));
+                            continue;
+                        }
+                        const message = err instanceof Error ? err.message : String(err);
+                        const hint = code === LOCK_NOT_AVAILABLE ? ` (still waiting for a lock after ${lockRetries + 1} attempts: a long transaction holds it)` : "";
+                        throw Object.assign(new Error(`migration ${file.name} failed and was rolled back: ${message}${hint}`), { code });
+                    }
                 }
                 log(`applied ${file.name} (${Date.now() - started} ms)`);
                 done.push(file.name);

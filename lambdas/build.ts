@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import { build, BuildOptions } from "esbuild";
 
-export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker"] as const;
+export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs"] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
 export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas");
@@ -14,7 +14,7 @@ export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas")
 // part of @aws-crypto/client-node). Everything else is bundled: @aws-crypto/* is not in the runtime, and
 // @aws-sdk/rds-signer is a library rather than a client, so we do not count on the runtime having it.
 // pg-native and pg-cloudflare are optional backends pg only loads on request.
-const EXTERNAL = ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb", "pg-native", "cloudflare:sockets"];
+const EXTERNAL = ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb", "@aws-sdk/client-cloudwatch", "@aws-sdk/client-rds", "@aws-sdk/client-backup", "pg-native", "cloudflare:sockets"];
 
 export interface BundleInfo {
     name: LambdaName;

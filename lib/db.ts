@@ -93,10 +93,13 @@ function buildConfig(env: NodeJS.ProcessEnv): pg.PoolConfig {
     const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
     const max = env.DB_POOL_MAX ? Number(env.DB_POOL_MAX) : inLambda ? 2 : 10;
     if (!Number.isInteger(max) || max < 1) throw new Error(`DB_POOL_MAX must be a positive integer, got "${env.DB_POOL_MAX}"`);
+    // Cognito waits 5 s for a trigger: connecting, then any statement or lock wait, must give up well before
+    // (the sign-up login carries the same limits server-side, migrations/0008).
     return {
         ...base,
         max,
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: inLambda ? 2_000 : 10_000,
+        ...(inLambda ? { statement_timeout: 3_000, lock_timeout: 1_000, query_timeout: 3_500 } : {}),
         idleTimeoutMillis: inLambda ? 60_000 : 10_000,
         application_name: env.AWS_LAMBDA_FUNCTION_NAME ?? "appi-infra",
     };
@@ -136,6 +139,17 @@ function isPool(db: pg.Pool | pg.PoolClient): db is pg.Pool {
     return db instanceof pg.Pool || typeof (db as pg.PoolClient).release !== "function";
 }
 
+/**
+ * A database error without the values it may quote: pg puts offending values in `detail` (e.g. the duplicate
+ * e-mail of a unique violation), `where` and `internalQuery`. The message keeps the SQLSTATE and constraint.
+ */
+export function withoutValues(err: unknown): unknown {
+    const e = err as { code?: unknown; constraint?: unknown; message?: unknown; detail?: unknown; severity?: unknown };
+    if (!(err instanceof Error) || typeof e.code !== "string" || typeof e.severity !== "string") return err;
+    const safe = new Error(`database error ${e.code}${typeof e.constraint === "string" ? ` on ${e.constraint}` : ""}: ${String(e.message).replace(/"[^"]*"|'[^']*'|\([^)]*\)=\([^)]*\)/g, "…")}`);
+    return Object.assign(safe, { name: "DatabaseError", code: e.code, constraint: e.constraint });
+}
+
 /** The user id a well-formed identity token names (not verified: the database verifies it). */
 export function identityTokenUserId(token: unknown): string {
     const parts = typeof token === "string" ? token.split(".") : [];
@@ -170,7 +184,7 @@ export async function withUserTransaction<T>(
             return result;
         } catch (err) {
             await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
-            throw err;
+            throw withoutValues(err);
         }
     } finally {
         if (isPool(db)) {

@@ -273,13 +273,38 @@ REVOKE EXECUTE ON FUNCTION signup_create_user(uuid, text, text, text, text, text
 GRANT EXECUTE ON FUNCTION signup_create_user(uuid, text, text, text, text, text[], bytea[], jsonb, text[], text, text, jsonb),
     signup_record_encryption_failures(uuid, jsonb) TO pii_signup;
 
--- The sign-up Lambda's login only creates users from now on (0004 made it a pii_write member).
+-- The sign-up Lambdas log in as signup_trigger (IAM auth through the RDS Proxy), a pii_signup member only.
+-- 0004's cognito_trigger (a pii_write member) can no longer log in. Its membership is left alone rather than
+-- revoked: roles are cluster-wide, and a revoke here would make 0004's GRANT, run for another database of
+-- the same server, insert the membership again and race with itself.
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cognito_trigger') THEN
-        GRANT pii_signup TO cognito_trigger;
-        IF pg_has_role('cognito_trigger', 'pii_write', 'MEMBER') THEN
-            REVOKE pii_write FROM cognito_trigger;
-        END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'signup_trigger') THEN
+        BEGIN
+            CREATE ROLE signup_trigger LOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- created meanwhile by a concurrent migration
+        END;
+    END IF;
+    IF NOT pg_has_role('signup_trigger', 'pii_signup', 'MEMBER') THEN
+        BEGIN
+            GRANT pii_signup TO signup_trigger;
+        EXCEPTION WHEN unique_violation THEN
+            NULL;  -- granted meanwhile by a concurrent migration
+        END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') AND NOT pg_has_role('signup_trigger', 'rds_iam', 'MEMBER') THEN
+        GRANT rds_iam TO signup_trigger;
+    END IF;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO signup_trigger', current_database());
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cognito_trigger' AND rolcanlogin) THEN
+        BEGIN
+            ALTER ROLE cognito_trigger NOLOGIN;
+        EXCEPTION WHEN OTHERS THEN
+            -- "tuple concurrently updated": another database's migration did the same at the same moment.
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cognito_trigger' AND NOT rolcanlogin) THEN
+                RAISE;
+            END IF;
+        END;
     END IF;
 END $$;

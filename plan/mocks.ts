@@ -244,6 +244,11 @@ export function awsMocks(options: AwsMockOptions = {}): pulumi.runtime.Mocks {
                 case "aws:scheduler/schedule:Schedule":
                     Object.assign(state, { name, groupName: inputs.groupName ?? "default", arn: arn(`schedule/${inputs.groupName ?? "default"}/${name}`) });
                     break;
+                case "random:index/randomPassword:RandomPassword":
+                    // What the provider generates (the engine keeps it secret): a value, so whatever is set from it is set.
+                    state.result = shortHash(`password:${args.name}`, 64).slice(0, Number(inputs.length ?? 32));
+                    delete state.arn;
+                    break;
                 case "aws:secretsmanager/secret:Secret":
                     Object.assign(state, { arn: arn(`secret:${name}-${shortHash(name, 6)}`) });
                     break;
@@ -260,6 +265,11 @@ function recordRegistrations(resources: PlannedResource[]): void {
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =>
         register(req, (err: any, resp: any) => {
             if (!err && resp) {
+                const position = req.getSourceposition?.();
+                const frames = (req.getStacktrace?.()?.getFramesList() ?? [])
+                    .map((frame: any) => frame.getPc())
+                    .filter((pc: any) => pc?.getUri())
+                    .map((pc: any) => ({ uri: pc.getUri(), line: pc.getLine(), column: pc.getColumn() }));
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -270,6 +280,9 @@ function recordRegistrations(resources: PlannedResource[]): void {
                     state: resp.getObject()?.toJavaScript() ?? {},
                     provider: req.getProvider() || undefined,
                     parent: req.getParent() || undefined,
+                    dependencies: req.getDependenciesList?.() ?? [],
+                    ...(position?.getUri() ? { sourcePosition: { uri: position.getUri(), line: position.getLine(), column: position.getColumn() } } : {}),
+                    ...(frames.length ? { stackTrace: frames } : {}),
                 });
             }
             callback(err, resp);

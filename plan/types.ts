@@ -18,6 +18,12 @@ export interface PlannedResource {
     provider?: string;
     /** Parent URN, derived from the URN's type chain when the engine does not send it. */
     parent?: string;
+    /** URNs the resource depends on (its inputs' resources and dependsOn), as the engine records them. */
+    dependencies?: string[];
+    /** The program line that declared it, as the SDK sends it to the engine (`file:///...` URI). */
+    sourcePosition?: { uri: string; line: number; column: number };
+    /** The SDK's stack trace of the registration (innermost first; frames it could not place are absent). */
+    stackTrace?: { uri: string; line: number; column: number }[];
 }
 
 export interface PlannedStack {

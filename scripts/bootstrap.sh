@@ -106,6 +106,6 @@ Next, as the same SSO user (the first deploy creates the GitHub OIDC roles CI us
   scripts/pulumi-gate.sh up ${stack}
 Then set the repository variables from the stack outputs (pulumi stack output githubRoleArns):
   PULUMI_BACKEND_URL=${backend}
-  AWS_$(echo "$stack" | tr a-z A-Z)_{PREVIEW,DEPLOY,MIGRATE,AUDIT}_ROLE_ARN
+  AWS_${stack^^}_{PREVIEW,DEPLOY,MIGRATE,AUDIT}_ROLE_ARN
 and commit Pulumi.${stack}.yaml (it now names the state bucket and the secrets key).
 NEXT

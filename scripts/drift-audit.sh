@@ -48,7 +48,8 @@ status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
     fail 2 "the APPI audit could not read the export of ${stack} (audit exit ${status})"
 fi
-audit sarif > "$out/appi-drift-$stack.sarif"
+# The SARIF names its own code-scanning category (upload-sarif keeps an id the log sets).
+APPI_SARIF_CATEGORY="appi-drift-${stack}" audit sarif > "$out/appi-drift-$stack.sarif"
 audit markdown > "$out/audit-$stack.md"
 
 # Mandatory findings only: they are what the alarm pages for; advisories stay in the reports.

@@ -49,6 +49,20 @@ fi
 
 args=("$command" --stack "$stack" --policy-pack "$root/policies" --non-interactive --diff)
 if [ "$command" = "up" ]; then args+=(--yes); fi
+# The same pack config and exceptions files as npm start / check / audit: APPI_POLICY_CONFIG and
+# APPI_EXCEPTIONS (paths) become the CrossGuard --policy-pack-config (each exception in its policy's config).
+if [ -n "${APPI_POLICY_CONFIG:-}" ] || [ -n "${APPI_EXCEPTIONS:-}" ]; then
+    pack_config="$(mktemp "${TMPDIR:-/tmp}/appi-policy-pack-config.XXXXXX")"
+    trap 'rm -f "$pack_config"' EXIT
+    generator=(npx --prefix "$root" ts-node --transpile-only "$root/policies/runners/crossguard-config.ts")
+    if [ -n "${APPI_POLICY_CONFIG:-}" ]; then generator+=(--config "$APPI_POLICY_CONFIG"); fi
+    if [ -n "${APPI_EXCEPTIONS:-}" ]; then generator+=(--exceptions "$APPI_EXCEPTIONS"); fi
+    if ! (cd "$root" && "${generator[@]}") > "$pack_config"; then
+        echo "pulumi-gate: the policy pack config could not be generated (see above): fix APPI_POLICY_CONFIG / APPI_EXCEPTIONS" >&2
+        exit 2
+    fi
+    args+=(--policy-pack-config "$pack_config")
+fi
 args+=("$@")
 
 echo "pulumi ${args[*]}"

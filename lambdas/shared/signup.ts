@@ -125,7 +125,8 @@ export function parseSignUp(userAttributes: StringMap, sources: StringMap[], now
         .filter(Boolean);
     const unknownPurposes = consentList.filter((p) => !(p in CONSENT_PURPOSES));
     if (unknownPurposes.length) {
-        problems.push(`unknown consent purpose(s) ${unknownPurposes.join(", ")}; known: ${Object.keys(CONSENT_PURPOSES).join(", ")}`);
+        // Counted, not quoted: the value is the client's, and thrown errors end up in the Lambda's log.
+        problems.push(`${unknownPurposes.length} unknown consent purpose(s); known: ${Object.keys(CONSENT_PURPOSES).join(", ")}`);
     }
     const consents = [...new Set(consentList.filter((p): p is ConsentPurpose => p in CONSENT_PURPOSES))];
     const missingRequired = REQUIRED_PURPOSES.filter((p) => !consents.includes(p));

@@ -23,6 +23,7 @@ export const DEFAULT_CONFIG: PackConfig = Object.freeze({
     minTlsVersion: MIN_TLS_VERSION,
     // PostgreSQL, Redis, then MySQL, SQL Server, Oracle, MongoDB/DocumentDB, OpenSearch, Memcached.
     dataPorts: [5432, 6379, 3306, 1433, 1521, 27017, 9200, 11211],
+    externalKmsKeys: [],
     enforcement: {},
 }) as PackConfig;
 
@@ -64,6 +65,13 @@ export const CONFIG_JSON_SCHEMA = {
             items: { type: "integer", minimum: 1, maximum: 65535 },
             default: DEFAULT_CONFIG.dataPorts,
             description: "Ports that must never be open to the internet.",
+        },
+        externalKmsKeys: {
+            type: "array",
+            uniqueItems: true,
+            items: { type: "string", pattern: "^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:(key|alias)/.+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$" },
+            default: [],
+            description: "Customer-managed KMS keys created outside this stack (key ARNs, alias ARNs or key ids) that stores may use; a key neither in the stack nor listed here is not provably customer-managed.",
         },
         enforcement: {
             type: "object",
@@ -111,6 +119,7 @@ export function resolveConfig(partial: unknown): PackConfig {
         minLogRetentionDays: given.minLogRetentionDays ?? defaults.minLogRetentionDays,
         minTlsVersion: given.minTlsVersion ?? defaults.minTlsVersion,
         dataPorts: given.dataPorts ? [...given.dataPorts] : defaults.dataPorts,
+        externalKmsKeys: given.externalKmsKeys ? [...given.externalKmsKeys] : defaults.externalKmsKeys,
         enforcement: { ...(given.enforcement ?? {}) },
     };
 }
@@ -120,6 +129,7 @@ function cloneDefaults(): PackConfig {
         ...DEFAULT_CONFIG,
         allowedRegions: [...DEFAULT_CONFIG.allowedRegions],
         dataPorts: [...DEFAULT_CONFIG.dataPorts],
+        externalKmsKeys: [...(DEFAULT_CONFIG.externalKmsKeys ?? [])],
         enforcement: {},
     };
 }

@@ -1,5 +1,6 @@
 // Runs a rule set over a stack view: every applicable (rule, resource) pair,
 // with the enforcement level from config overrides else the rule's default.
+import { applyAcknowledgement } from "../acknowledgements";
 import { ConfigError } from "./config";
 import { EnforcementLevel, Finding, Outcome, PackConfig, ResourceRule, Rule, StackView } from "./types";
 
@@ -67,6 +68,12 @@ export function evaluate(rules: readonly Rule[], stack: StackView, config: PackC
                 outcome = errorOutcome(rule, err);
             }
             if (outcome.kind === "not-applicable") continue;
+            if (outcome.kind === "non-compliant") {
+                // An acknowledgement tag beside the resource: exempted, or (unusable) mandatory with the reason.
+                const acked = applyAcknowledgement(resource, rule.id, outcome);
+                findings.push({ ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome: acked.outcome, enforcementLevel: acked.mandatory ? "mandatory" : applicable.levels[i], ...(acked.exemption ? { exemption: acked.exemption } : {}) });
+                continue;
+            }
             findings.push({ ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome, enforcementLevel: applicable.levels[i] });
         }
     }

@@ -56,6 +56,16 @@ export interface ResourceView {
     /** What the resource will be: program inputs, overlaid on recorded outputs where a state has them. Keys are the SDK's camelCase names. */
     props: Props;
     /**
+     * Provenance: what the program declared, when the runner's record tells inputs from outputs
+     * (a state's `inputs`, the program's inputs under mocks). A top-level key of `props` that is
+     * not here was filled in by AWS (an output only). Undefined when the record has no inputs at all
+     * (CrossGuard, which sees what the program declares, or an output-only record): then `props`
+     * count as declared. Where inputs and outputs disagree, `props` already holds the input.
+     */
+    inputs?: Props;
+    /** URNs of the resources each top-level property was computed from (CrossGuard's propertyDependencies, a state's), when known. */
+    dependsOn?: { readonly [prop: string]: readonly string[] };
+    /**
      * Where the resource lives: its own `region` property, else its provider's
      * `region`, else the stack's configured `aws:region`. UNKNOWN while preview
      * has not resolved it; undefined for non-AWS resources.
@@ -106,6 +116,11 @@ export interface PackConfig {
     minTlsVersion: string;
     /** Ports that count as data ports for the private-tier rule. */
     dataPorts: number[];
+    /**
+     * Customer-managed KMS keys made outside the stack (key ARNs, alias ARNs, key ids): with the
+     * keys the stack creates, the only keys a store may use (unset: none).
+     */
+    externalKmsKeys?: string[];
     /** Per-rule enforcement overrides, by rule id. */
     enforcement: Record<string, EnforcementLevel>;
 }

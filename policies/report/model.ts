@@ -1,7 +1,26 @@
 // One model for every report format: the findings of one run plus the metadata
 // of every rule in the pack. Text, Markdown, SARIF and JSON all read from here.
 import { Coverage, NOT_REVIEWED, coverageLine } from "../core/coverage";
-import { Finding, RuleMetadata } from "../core/types";
+import { Finding, PackConfig, RuleMetadata, Severity } from "../core/types";
+
+/** Where and when a report was made: what a reviewer needs to trust it as evidence. */
+export interface Provenance {
+    /** Semver of the policy pack (policies/package.json). */
+    packVersion: string;
+    /** Git commit checked, from CI's environment or the working copy. */
+    commit?: string;
+    branch?: string;
+    /** ISO 8601 time the report was made. */
+    time: string;
+}
+
+/**
+ * What makes a run fail: mandatory violations always; `advisory` adds every advisory or
+ * unchecked finding, a severity adds those at or above it.
+ */
+export type FailOn = "mandatory" | "advisory" | Severity;
+export const FAIL_ON_VALUES: readonly FailOn[] = ["mandatory", "advisory", "critical", "high", "medium", "low"];
+const SEVERITY_RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1 };
 
 export interface Report {
     /** Stack name, when known. */
@@ -13,6 +32,15 @@ export interface Report {
     findings: readonly Finding[];
     /** How many resources were looked at. */
     resources: number;
+    /** The pack settings the rules ran with (thresholds). */
+    config?: PackConfig;
+    /** The --fail-on threshold; mandatory when unset. */
+    failOn?: FailOn;
+    /** Fingerprints (see findingFingerprint) of known findings that do not fail the run. */
+    baseline?: ReadonlySet<string>;
+    provenance?: Provenance;
+    /** URN -> the program line that declared the resource (SDK source positions), when known. */
+    locations?: ReadonlyMap<string, SourceLocation>;
     /** The stack's AWS resource types and the ones no rule reviews (set by the runners that see the whole stack). */
     coverage?: Coverage;
     /** Exceptions and acknowledgements that exempted nothing: every format shows them, none drops them. */
@@ -58,6 +86,112 @@ export function coverageLines(report: Report, code: (type: string) => string = (
     return lines;
 }
 
+/** A position in the program's source, relative to the project root (SARIF's physical location). */
+export interface SourceLocation {
+    uri: string;
+    line: number;
+    column?: number;
+}
+
+/**
+ * Reads the source position of a registration, in any of the forms the SDK and state use:
+ * `file:///abs/index.ts` with line/column, `project:///index.ts#12,5` (stack export
+ * `sourcePosition`), or an absolute path. Positions outside the project (node_modules,
+ * another checkout) are dropped: code scanning could not annotate them.
+ */
+export function toSourceLocation(position: { uri?: string; line?: number; column?: number } | string | undefined, projectRoot: string): SourceLocation | undefined {
+    if (position === undefined) return undefined;
+    let uri: string;
+    let line: number | undefined;
+    let column: number | undefined;
+    if (typeof position === "string") {
+        const m = /^(.*?)(?:#(\d+)(?:,(\d+))?)?$/.exec(position)!;
+        uri = m[1];
+        line = m[2] ? Number(m[2]) : undefined;
+        column = m[3] ? Number(m[3]) : undefined;
+    } else {
+        uri = position.uri ?? "";
+        line = position.line;
+        column = position.column;
+    }
+    if (!uri || !line || line < 1) return undefined;
+    let relative: string;
+    if (uri.startsWith("project:///")) relative = uri.slice("project:///".length);
+    else {
+        let file = uri;
+        if (uri.startsWith("file://")) {
+            try {
+                file = decodeURIComponent(new URL(uri).pathname);
+            } catch {
+                return undefined;
+            }
+        }
+        const root = projectRoot.replace(/\\/g, "/").replace(/\/?$/, "/");
+        file = file.replace(/\\/g, "/");
+        if (!file.startsWith(root)) return undefined;
+        relative = file.slice(root.length);
+    }
+    if (!relative || relative.startsWith("..") || /(^|\/)node_modules\//.test(relative)) return undefined;
+    return { uri: relative, line, ...(column && column > 0 ? { column } : {}) };
+}
+
+/** One finding's identity across runs: rule + URN (what a baseline stores). */
+export function findingFingerprint(f: Pick<Finding, "ruleId" | "urn">): string {
+    return `${f.ruleId}|${f.urn}`;
+}
+
+export function isBaselined(report: Report, f: Finding): boolean {
+    return report.baseline !== undefined && report.baseline.has(findingFingerprint(f));
+}
+
+/** Violations that fail the run at the report's threshold (baselined ones excepted). */
+export function failingFindings(report: Report): Finding[] {
+    const failOn = report.failOn ?? "mandatory";
+    const rules = ruleIndex(report);
+    return report.findings.filter((f) => {
+        if (!isViolation(f) || isBaselined(report, f)) return false;
+        if (violationLevel(f) === "mandatory" || failOn === "advisory") return true;
+        if (failOn === "mandatory") return false;
+        const severity = rules.get(f.ruleId)?.severity ?? "medium";
+        return SEVERITY_RANK[severity] >= SEVERITY_RANK[failOn];
+    });
+}
+
+/** A mandatory rule that could not decide on a resource: the run cannot be called a pass. */
+export function unprovenMandatory(report: Report): Finding[] {
+    return report.findings.filter((f) => f.outcome.kind === "cannot-check" && f.enforcementLevel === "mandatory" && !f.exemption);
+}
+
+export type Verdict = "PASS" | "FAIL" | "NOT PROVEN";
+
+export function verdict(report: Report): Verdict {
+    if (failingFindings(report).length > 0) return "FAIL";
+    return unprovenMandatory(report).length > 0 ? "NOT PROVEN" : "PASS";
+}
+
+/** "1 check", "2 checks". */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+    return `${n} ${n === 1 ? singular : pluralForm}`;
+}
+
+/** "Art. 26 (...) and Art. 23 (...)" -> "Art.26+23": short enough for a 100-column line. */
+export function shortArticle(appi: string): string {
+    const numbers = [...appi.matchAll(/Art\.\s*(\d+)/g)].map((m) => m[1]);
+    return numbers.length ? `Art.${[...new Set(numbers)].join("+")}` : appi;
+}
+
+/** Each article the rules cite, with its subject: the legend for shortArticle. */
+export function articleLegend(rules: readonly RuleMetadata[]): [string, string][] {
+    const subjects = new Map<number, string>();
+    for (const rule of rules) {
+        for (const m of rule.appi.matchAll(/Art\.\s*(\d+)\s*\(([^;:)]+)/g)) {
+            const n = Number(m[1]);
+            if (!subjects.has(n)) subjects.set(n, m[2].trim());
+        }
+    }
+    return [...subjects.entries()].sort((a, b) => a[0] - b[0]).map(([n, subject]) => [`Art.${n}`, subject]);
+}
+
 export type ReportLevel = "mandatory" | "advisory";
 
 /** One line of the JSON report: a finding someone must act on (or could not be checked). */
@@ -74,12 +208,19 @@ export interface Violation {
 
 export interface Summary {
     resources: number;
+    verdict: Verdict;
     /** (rule, resource) checks that were compliant. */
     passed: number;
     /** Non-compliant checks no exception covers. */
     failed: number;
     /** Non-compliant checks an approved exception covers. */
     exempted: number;
+    /** Checks whose values were unknown or unreadable secrets. */
+    unchecked: number;
+    /** Violations already in the baseline (they do not fail the run). */
+    baselined: number;
+    /** Violations that fail the run at its threshold. */
+    failing: number;
 }
 
 export interface RuleCounts {
@@ -138,11 +279,15 @@ export function summary(report: Report): Summary {
     let passed = 0;
     let failed = 0;
     let exempted = 0;
+    let unchecked = 0;
+    let baselined = 0;
     for (const f of report.findings) {
         if (f.outcome.kind === "compliant") passed++;
         else if (f.outcome.kind === "non-compliant") f.exemption ? exempted++ : failed++;
+        else if (f.outcome.kind === "cannot-check") unchecked++;
+        if (isViolation(f) && isBaselined(report, f)) baselined++;
     }
-    return { resources: report.resources, passed, failed, exempted };
+    return { resources: report.resources, verdict: verdict(report), passed, failed, exempted, unchecked, baselined, failing: failingFindings(report).length };
 }
 
 export function countsByRule(report: Report): Map<string, RuleCounts> {

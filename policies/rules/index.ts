@@ -5,6 +5,7 @@ import { logGroupRetention } from "./cloudwatch/log-group-retention";
 import { codebuildProjectEncryptedCmk } from "./codebuild/codebuild-project-encrypted-cmk";
 import { codebuildProjectInVpc } from "./codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "./codebuild/codebuild-project-not-privileged";
+import { codebuildNoStoredCredentials } from "./codebuild/codebuild-no-stored-credentials";
 import { cognitoAdvancedSecurity } from "./cognito/cognito-advanced-security";
 import { cognitoDeletionProtection } from "./cognito/cognito-deletion-protection";
 import { cognitoMfa } from "./cognito/cognito-mfa";
@@ -25,10 +26,12 @@ import { dataFlowsInAllowedRegions } from "./global/data-flows-in-allowed-region
 import { regionAllowed } from "./global/region-allowed";
 import { resourceTypesReviewed } from "./global/resource-types-reviewed";
 import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
+import { resourcePolicyNotPublic } from "./iam/resource-policy-not-public";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
 import { lambdaEnvironmentEncryptedCmk } from "./lambda/lambda-environment-encrypted-cmk";
 import { lambdaInPrivateSubnet } from "./lambda/lambda-in-private-subnet";
+import { lambdaNotPubliclyInvocable } from "./lambda/lambda-not-publicly-invocable";
 import { databaseProtectedInPulumi } from "./rds/database-protected-in-pulumi";
 import { dbSubnetGroupPrivate } from "./rds/db-subnet-group-private";
 import { rdsAutoMinorVersionUpgrade } from "./rds/rds-auto-minor-version-upgrade";
@@ -50,7 +53,12 @@ import { s3BucketPublicAccessBlocked } from "./s3/s3-bucket-public-access-blocke
 import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
 import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
+import { storeBackups } from "./stores/store-backups";
+import { storeEncryptedCmk } from "./stores/store-encrypted-cmk";
+import { storePrivate } from "./stores/store-private";
 import { dataClassificationTag } from "./tagging/data-classification-tag";
+import { edgeTlsModern } from "./transit/edge-tls-modern";
+import { storeTlsInTransit } from "./transit/store-tls-in-transit";
 
 /** Every rule that reviews resources; `rules` adds the coverage rule over them. */
 const reviewingRules: readonly Rule[] = [
@@ -68,26 +76,34 @@ const reviewingRules: readonly Rule[] = [
     dynamodbTableEncryptedCmk,
     snsTopicEncryptedCmk,
     codebuildProjectEncryptedCmk,
+    storeEncryptedCmk,
     // Encryption in transit
     elasticacheTransitEncryption,
     rdsInstancePostgresTls,
     rdsClusterPostgresTls,
     rdsProxyRequireTls,
+    storeTlsInTransit,
+    edgeTlsModern,
     // Private data tier
     rdsNotPubliclyAccessible,
     dbSubnetGroupPrivate,
     cacheSubnetGroupPrivate,
     securityGroupNoPublicDataPort,
+    resourcePolicyNotPublic,
+    lambdaNotPubliclyInvocable,
     lambdaInPrivateSubnet,
+    storePrivate,
     // Backups
     rdsInstanceBackupRetention,
     rdsClusterBackupRetention,
     elasticacheSnapshotRetention,
     dynamodbPointInTimeRecovery,
+    storeBackups,
     // Keys
     kmsKeyRotation,
     // Keyless CI
     githubOidcTrustPinned,
+    codebuildNoStoredCredentials,
     // Audit trail
     logGroupRetention,
     vpcFlowLogsEnabled,

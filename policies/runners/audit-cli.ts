@@ -1,37 +1,65 @@
-// `npm run audit -- FILE [--format text|json|sarif|markdown] [--config FILE] [--exceptions FILE]`
-// Exit 0: no mandatory violation; 1: at least one; 2: bad input or usage (one line on stderr).
-import { parseArgs } from "node:util";
+// `npm run audit -- FILE|- [options]`: the APPI rules over a `pulumi stack export` file.
+// Exit 0: nothing fails at the threshold; 1: something does; 2: bad input or usage (one line on stderr).
 import { rules } from "../rules";
 import { auditFile } from "./audit";
-import { loadConfigFile, loadExceptionsFile, parseFormat, render, exitCodeFor, runCli } from "./cli-support";
+import {
+    CommandSpec,
+    EXIT_CODES_LINE,
+    REPORT_OPTIONS,
+    baselineOf,
+    deliver,
+    exitCodeFor,
+    formatRuleList,
+    loadBaseline,
+    policyConfigOption,
+    loadExceptionsFile,
+    parseCommandLine,
+    parseFailOn,
+    parseFormat,
+    printHelp,
+    render,
+    runCli,
+    withRunContext,
+} from "./cli-support";
 import { InputError } from "./errors";
 
-const USAGE = "usage: npm run audit -- FILE [--format text|json|sarif|markdown] [--config FILE] [--exceptions FILE]";
+export const AUDIT_COMMAND = {
+    invocation: "npm run audit --",
+    positionals: { name: "FILE", min: 0, max: 1, description: "`pulumi stack export` output (deployment version 3); - reads standard input" },
+    summary: "Audits a deployed stack's state with the APPI policy rules (the same rules as `pulumi preview --policy-pack policies`).",
+    options: REPORT_OPTIONS,
+    epilogue: [
+        EXIT_CODES_LINE,
+        "Examples:",
+        "  pulumi stack export -s prod | npm run audit -- - --format sarif --output appi.sarif",
+        "  npm run audit -- prod.json --baseline appi-baseline.json --fail-on high",
+        "  npm run audit -- --list-rules --format json",
+    ],
+} satisfies CommandSpec;
 
 export function main(argv: string[]): number {
-    let parsed;
-    try {
-        parsed = parseArgs({
-            args: argv,
-            allowPositionals: true,
-            options: { format: { type: "string" }, config: { type: "string" }, exceptions: { type: "string" }, help: { type: "boolean", short: "h" } },
-        });
-    } catch (err) {
-        throw new InputError(`${(err as Error).message}; ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-        process.stdout.write(`${USAGE}\n`);
+    const line = parseCommandLine(AUDIT_COMMAND, argv);
+    if (line.help) return printHelp(line.usage);
+    const { values, positionals } = line;
+    if (values["list-rules"]) {
+        deliver("audit", formatRuleList(rules, parseFormat(values.format, ["text", "json", "markdown"])), values.output, "rule list");
         return 0;
     }
-    if (positionals.length !== 1) throw new InputError(positionals.length === 0 ? `no stack export file given; ${USAGE}` : `expected one stack export file, got ${positionals.length}; ${USAGE}`);
+    if (positionals.length !== 1) throw new InputError(`no stack export file given (- reads standard input); see npm run audit -- --help`);
     const format = parseFormat(values.format);
-    const config = loadConfigFile(values.config);
+    const failOn = parseFailOn(values["fail-on"]);
+    const config = policyConfigOption(values, "npm run audit -- --help");
     const exceptions = loadExceptionsFile(values.exceptions, rules.map((r) => r.id));
+    const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
     const file = positionals[0];
-    const report = auditFile(file, { rules, config, exceptions });
-    process.stdout.write(`${render(report, format, file)}\n`);
-    return exitCodeFor([report]);
+    const report = withRunContext(auditFile(file, { rules, config, exceptions }), { config, failOn, baseline });
+    if (report.resources === 0) {
+        process.stderr.write(`audit: warning: ${file === "-" ? "standard input" : file} has no resources, so nothing was checked (an empty or never-deployed stack, or the wrong export?)\n`);
+    }
+    const code = exitCodeFor([report]);
+    if (values["write-baseline"] !== undefined) deliver("audit", JSON.stringify(baselineOf([report]), null, 2), values["write-baseline"], "baseline");
+    deliver("audit", render(report, format, { artifact: file, output: values.output, commandLine: ["npm run audit --", ...argv].join(" "), exitCode: code, analysis: "state" }), values.output);
+    return code;
 }
 
 if (require.main === module) void runCli("audit", () => main(process.argv.slice(2)));

@@ -8,8 +8,9 @@ import { buildStackView } from "../core/stack-view";
 import { PackConfig, Rule } from "../core/types";
 import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
+import { unusedAcknowledgements } from "../acknowledgements";
 import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
-import { Report } from "../report/model";
+import { Report, SourceLocation, toSourceLocation } from "../report/model";
 import { InputError } from "./errors";
 import { RawResource, buildResourceViews, defaultProviderRegion, stackFromUrn } from "./views";
 
@@ -70,6 +71,8 @@ function plainlyValid(deployment: unknown): boolean {
 interface ExportedResource extends RawResource {
     /** Set on the old copy of a replaced resource awaiting deletion. */
     delete?: boolean;
+    /** Where the program declared it, e.g. `project:///index.ts#12,5` (newer Pulumi CLIs record it). */
+    sourcePosition?: string;
 }
 
 export interface ParsedExport {
@@ -121,27 +124,44 @@ export function auditParsedExport(parsed: ParsedExport, options: AuditOptions, s
     const views = buildResourceViews(parsed.resources, defaultProviderRegion(parsed.resources), { owned: parsed.owned });
     const findings = evaluate(options.rules, buildStackView(views, parsed.stack), options.config);
     const exempted = applyExceptionsReportingUnused(findings, options.exceptions ?? []);
+    const locations = new Map<string, SourceLocation>();
+    for (const r of parsed.resources as ExportedResource[]) {
+        if (typeof r.sourcePosition !== "string") continue;
+        const at = toSourceLocation(r.sourcePosition, process.cwd());
+        if (at) locations.set(r.urn, at);
+    }
     return {
         stack: parsed.stack,
         source,
         rules: options.rules,
         findings: exempted.findings,
         resources: views.length,
-        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        unusedExemptions: [
+            ...exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+            ...unusedAcknowledgements(views, new Set(exempted.findings.filter((f) => f.exemption?.source === "resource").map((f) => `${f.ruleId}|${f.urn}`))),
+        ],
         coverage: coverageOf(options.rules, views, options.config),
+        ...(locations.size ? { locations } : {}),
     };
 }
 
-/** Read + parse + evaluate one export file. Throws InputError for anything that is not a readable v3 export. */
+/** Bytes of an export as text: UTF-8 with any byte-order mark dropped (PowerShell's `>` writes one). */
+export function decodeExport(bytes: Buffer): string {
+    // Exports are almost always ASCII: a one-byte string is a copy, not a UTF-8 decode of megabytes.
+    if (isAscii(bytes)) return bytes.toString("latin1");
+    const text = bytes.toString("utf8");
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Read + parse + evaluate one export file (`-`: standard input). Throws InputError for anything that is not a readable v3 export. */
 export function auditFile(file: string, options: AuditOptions): Report {
-    let text: string;
+    let bytes: Buffer;
     try {
-        const bytes = fs.readFileSync(file);
-        // Exports are almost always ASCII: a one-byte string is a copy, not a UTF-8 decode of megabytes.
-        text = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+        bytes = fs.readFileSync(file === "-" ? 0 : file);
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message}`);
+        throw new InputError(`cannot read ${file === "-" ? "standard input" : file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message}`);
     }
-    return auditParsedExport(parseStackExport(text, file), options, file);
+    const source = file === "-" ? "standard input" : file;
+    return auditParsedExport(parseStackExport(decodeExport(bytes), source), options, file === "-" ? undefined : file);
 }

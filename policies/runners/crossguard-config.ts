@@ -6,13 +6,11 @@
 //
 // Exceptions go to the config of the policy they name (`exceptions`, the file's shape), where the
 // pack applies them exactly as the offline check and the audit do.
-import { parseArgs } from "node:util";
 import { checkEnforcementKeys, enforcementFor } from "../core/engine";
 import { PackConfig, Rule } from "../core/types";
 import { PolicyException } from "../exceptions";
 import { rules as packRules } from "../rules";
-import { loadConfigFile, loadExceptionsFile, runCli } from "./cli-support";
-import { InputError } from "./errors";
+import { CommandSpec, loadConfigFile, loadExceptionsFile, parseCommandLine, printHelp, runCli } from "./cli-support";
 
 export type CrossGuardPolicyConfig = Record<string, { enforcementLevel: string; exceptions?: PolicyException[] } & Omit<PackConfig, "enforcement">>;
 
@@ -27,19 +25,20 @@ export function crossGuardPolicyConfig(config: PackConfig, rules: readonly Rule[
     );
 }
 
-const USAGE = "usage: crossguard-config [--config FILE] [--exceptions FILE]";
+export const CROSSGUARD_CONFIG_COMMAND = {
+    invocation: "npx ts-node --transpile-only policies/runners/crossguard-config.ts",
+    summary: "Prints the --policy-pack-config JSON for `pulumi preview --policy-pack policies` from the pack config and exceptions files the other runners read.",
+    options: {
+        config: { type: "string", value: "FILE", description: "pack config JSON (thresholds, allowed regions, enforcement overrides)" },
+        exceptions: { type: "string", value: "FILE", description: "approved exceptions, filed under the policy each names" },
+    },
+    epilogue: ["Exit codes: 0 printed, 2 bad input or usage, 70 internal error."],
+} satisfies CommandSpec;
 
 export function main(argv: string[]): number {
-    let values;
-    try {
-        ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, exceptions: { type: "string" }, help: { type: "boolean", short: "h" } } }));
-    } catch (err) {
-        throw new InputError(`${(err as Error).message}; ${USAGE}`);
-    }
-    if (values.help) {
-        process.stdout.write(`${USAGE}\n`);
-        return 0;
-    }
+    const line = parseCommandLine(CROSSGUARD_CONFIG_COMMAND, argv);
+    if (line.help) return printHelp(line.usage);
+    const { values } = line;
     const exceptions = loadExceptionsFile(values.exceptions, packRules.map((r) => r.id));
     process.stdout.write(`${JSON.stringify(crossGuardPolicyConfig(loadConfigFile(values.config), packRules, exceptions), null, 2)}\n`);
     return 0;

@@ -27,6 +27,7 @@ import { effectiveRegion, isAwsType } from "../core/region";
 import { buildStackView } from "../core/stack-view";
 import { Outcome, PackConfig, ProviderView, ResourceRule, ResourceView, Rule, RuleContext, StackRule, StackView } from "../core/types";
 import { normaliseProps } from "../core/values";
+import { applyAcknowledgement } from "../acknowledgements";
 import { EXCEPTION_SCHEMA, ExceptionMatcher, PolicyException, describeException, parseExceptions, unusedExceptionMessage } from "../exceptions";
 import { ruleHelpUri } from "../report/model";
 import { rules as packRules } from "../rules";
@@ -100,8 +101,26 @@ function viewFromResourceArgs(args: ResourceValidationArgs, env: CrossGuardEnvir
     return resourceViewOf({ type: args.type, urn: args.urn, name: args.name, props: args.props, provider: args.provider, parent: args.opts?.parent, protect: args.opts?.protect }, env);
 }
 
+/** The URNs each property was computed from (AnalyzeStack's propertyDependencies): during preview they prove where an unknown key comes from. */
+function dependenciesOf(r: PolicyResource): ResourceView["dependsOn"] {
+    const deps = r.propertyDependencies;
+    if (!deps || typeof deps !== "object") return undefined;
+    const out: { [prop: string]: string[] } = {};
+    let any = false;
+    for (const prop of Object.keys(deps)) {
+        const list = deps[prop];
+        if (!Array.isArray(list) || !list.length) continue;
+        out[prop] = list.map((d) => d?.urn).filter((u): u is string => typeof u === "string");
+        any = true;
+    }
+    return any ? out : undefined;
+}
+
 function viewFromPolicyResource(r: PolicyResource, env: CrossGuardEnvironment): ResourceView {
-    return resourceViewOf({ type: r.type, urn: r.urn, name: r.name, props: r.props, provider: r.provider, parent: r.parent?.urn, protect: r.opts?.protect }, env);
+    const view = resourceViewOf({ type: r.type, urn: r.urn, name: r.name, props: r.props, provider: r.provider, parent: r.parent?.urn, protect: r.opts?.protect }, env);
+    const dependsOn = dependenciesOf(r);
+    if (dependsOn) view.dependsOn = dependsOn;
+    return view;
 }
 
 /** One policy's settings: the pack config, and the exceptions approved for this rule (or why they are unusable). */
@@ -152,6 +171,13 @@ function trackingStack(inner: StackView): { stack: StackView; consulted(): boole
     return { stack, consulted: () => touched, reset: () => void (touched = false) };
 }
 
+/** Whether Analyze, which sees the resource alone, left this pair to the stack phase. */
+function deferredAlone(rule: ResourceRule, view: ResourceView, config: PackConfig, stackName: string | undefined): boolean {
+    const alone = trackingStack(buildStackView([view], stackName));
+    runCheck(rule, () => rule.check(view, { stack: alone.stack, config }));
+    return alone.consulted();
+}
+
 function runCheck(rule: Rule, check: () => Outcome): Outcome {
     try {
         return check();
@@ -167,7 +193,20 @@ function applies(rule: ResourceRule, type: string): boolean {
 /** @pulumi/policy's reportViolation also takes a diagnostic object (used to downgrade "not checked" to advisory). */
 type DiagnosticReporter = (d: { message: string; urn?: string; enforcementLevel?: PulumiEnforcementLevel }) => void;
 
-function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string, exemption?: PolicyException): void {
+function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string, exemption?: PolicyException, view?: ResourceView, ruleId?: string): void {
+    if (outcome.kind === "non-compliant" && view && ruleId) {
+        // An acknowledgement tag on the resource, read exactly as the offline check and the audit read it.
+        const acked = applyAcknowledgement(view, ruleId, outcome);
+        if (acked.exemption) {
+            const e = acked.exemption;
+            (reportViolation as unknown as DiagnosticReporter)({ message: `exempted (acknowledged on the resource) until ${e.expires}, approved by ${e.approver}: ${e.reason}\n${outcome.messages.join("\n")}`, urn, enforcementLevel: "advisory" });
+            return;
+        }
+        if (acked.mandatory && acked.outcome.kind === "non-compliant") {
+            (reportViolation as unknown as DiagnosticReporter)({ message: acked.outcome.messages.join("\n"), urn, enforcementLevel: "mandatory" });
+            return;
+        }
+    }
     if (outcome.kind === "non-compliant" && exemption) {
         // Never silent: the violation stays in the preview's output, as advisory, with who approved it and until when.
         const message = `exempted until ${exemption.expires}, approved by ${exemption.approver}: ${exemption.reason}\n${outcome.messages.join("\n")}`;
@@ -236,7 +275,7 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
             // Decided with other resources in mind: the stack phase reports it, with all of them in view.
             if (tracker.consulted()) return;
-            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome));
+            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
         },
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const views = args.resources.map((r) => viewFromPolicyResource(r, env));
@@ -245,12 +284,16 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const ctx: RuleContext = { stack: tracker.stack, config: settings.config };
             // Every pair is decided here (whichever phase reports it), so an exception that covers nothing is known.
             const matcher = new ExceptionMatcher(settings.exceptions.exceptions);
+            const stackName = env.stack ?? (views[0] && stackFromUrn(views[0].urn));
             for (const view of views) {
                 if (!applies(rule, view.type)) continue;
+                // Whether Analyze deferred this pair, decided as Analyze decides it (the resource alone):
+                // the full stack's tracker alone cannot tell, since a rule may answer the second resource
+                // from an index it built over the stack for the first without touching the stack again.
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
                 const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
-                if (tracker.consulted()) report(outcome, reportViolation, view.urn, exemption);
+                if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
             }
             reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));
         },

@@ -6,8 +6,10 @@ import { coverageOf } from "../core/coverage";
 import { evaluate } from "../core/engine";
 import { buildStackView } from "../core/stack-view";
 import { PackConfig, ResourceView, Rule } from "../core/types";
+import { unusedAcknowledgements } from "../acknowledgements";
 import { PolicyException, applyExceptionsReportingUnused, unusedExceptionMessage } from "../exceptions";
-import { Report } from "../report/model";
+import * as path from "node:path";
+import { Report, SourceLocation, toSourceLocation } from "../report/model";
 import type { PlannedStack } from "../../plan/types";
 import { buildResourceViews } from "./views";
 
@@ -30,6 +32,41 @@ export interface CheckOptions {
     exceptions?: readonly PolicyException[];
 }
 
+/** The project root: where Pulumi.yaml is, two levels above this file. */
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * URN -> the line of the program that declared it, from the SDK's source positions and stack
+ * traces. A resource the SDK could not place at all gets its nearest ancestor's line (the
+ * component's declaration), never line 1 of a config file.
+ */
+export function plannedLocations(planned: PlannedStack, projectRoot: string = PROJECT_ROOT): Map<string, SourceLocation> {
+    const own = new Map<string, SourceLocation>();
+    for (const r of planned.resources) {
+        // The SDK's position, else the innermost frame of its stack trace inside the project
+        // (a provider's position is in the SDK; a callback's frame is one the SDK cannot parse).
+        let at = toSourceLocation(r.sourcePosition, projectRoot);
+        for (const frame of r.stackTrace ?? []) {
+            if (at) break;
+            at = toSourceLocation(frame, projectRoot);
+        }
+        if (at) own.set(r.urn, at);
+    }
+    const parentOf = new Map(planned.resources.map((r) => [r.urn, r.parent]));
+    const locations = new Map<string, SourceLocation>();
+    for (const r of planned.resources) {
+        let urn: string | undefined = r.urn;
+        for (let depth = 0; urn !== undefined && depth < 64; depth++, urn = parentOf.get(urn)) {
+            const at = own.get(urn);
+            if (at) {
+                locations.set(r.urn, at);
+                break;
+            }
+        }
+    }
+    return locations;
+}
+
 /** Evaluates a stack planned under mocks; what `npm start` and `npm run check` print. */
 export function checkPlannedStack(planned: PlannedStack, options: CheckOptions): Report {
     const views = plannedStackViews(planned);
@@ -37,12 +74,16 @@ export function checkPlannedStack(planned: PlannedStack, options: CheckOptions):
     const findings = evaluate(options.rules, buildStackView(views, planned.stack), config);
     const exempted = applyExceptionsReportingUnused(findings, options.exceptions ?? []);
     return {
+        locations: plannedLocations(planned),
         stack: planned.stack,
         source: `Pulumi.${planned.stack}.yaml`,
         rules: options.rules,
         findings: exempted.findings,
         resources: views.length,
-        unusedExemptions: exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+        unusedExemptions: [
+            ...exempted.unused.map((e) => ({ rule: e.rule, urn: e.urn, source: "exception" as const, message: unusedExceptionMessage(e) })),
+            ...unusedAcknowledgements(views, new Set(exempted.findings.filter((f) => f.exemption?.source === "resource").map((f) => `${f.ruleId}|${f.urn}`))),
+        ],
         coverage: coverageOf(options.rules, views, config),
     };
 }

@@ -18,6 +18,8 @@ export interface RawResource {
     provider?: string;
     parent?: string;
     protect?: boolean;
+    /** URNs each property was computed from, as a state records them. */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 /** The logical name is everything after the URN's third `::` (names may themselves contain `::`). */
@@ -92,6 +94,22 @@ function propsOf(raw: RawResource, owned: boolean): Props {
     // the records are ours alone, so the outputs object itself becomes the props.
     if (raw.inputs !== undefined) Object.assign(outputs, asRecord(raw.inputs));
     return normaliseObjectInPlace(outputs) as Props;
+}
+
+/**
+ * Provenance: the declared (input) keys of `props`, sharing its values (no copy of any value).
+ * Undefined when the record has no inputs at all: then everything counts as declared.
+ */
+function declaredOf(raw: RawResource, props: Props): Props | undefined {
+    if (raw.inputs === undefined || raw.inputs === null || typeof raw.inputs !== "object") return undefined;
+    const declared: { [key: string]: Props[string] } = {};
+    for (const key in raw.inputs) declared[key] = props[key];
+    return declared;
+}
+
+function dependenciesOf(raw: RawResource): ResourceView["dependsOn"] {
+    const deps = raw.propertyDependencies;
+    return deps !== null && typeof deps === "object" && !Array.isArray(deps) ? deps : undefined;
 }
 
 /** What the views need to know about a type token, worked out once per token. */
@@ -178,6 +196,10 @@ export function buildResourceViews(resources: readonly RawResource[], stackRegio
         if (provider) view.provider = provider;
         if (raw.parent) view.parent = raw.parent;
         if (raw.protect !== undefined) view.options = { protect: raw.protect };
+        const declared = declaredOf(raw, props[i]);
+        if (declared) view.inputs = declared;
+        const dependsOn = dependenciesOf(raw);
+        if (dependsOn) view.dependsOn = dependsOn;
         views[i] = view;
     }
     return views;

@@ -44,6 +44,10 @@ describe("compliance: metrics from the database", function () {
         assert.equal(m.incidents.overdueFinal, 0);
         assert.equal(m.incidents.dueWithin24h, 0);
         assert.equal(m.audit.gaps, 0);
+        // Every table with the audit trigger is checked, found in the catalog (a later migration's tables too).
+        for (const table of ["users", "encryption_metadata", "consent_records", "deletion_requests", "data_subject_requests", "third_party_provisions", "erasure_steps"]) {
+            assert.ok(table in m.audit.tables, `audit completeness checks ${table}`);
+        }
         assert.deepEqual(complianceProblems(m), []);
     });
 

@@ -7,6 +7,8 @@ import { isAllowed, trustAllows } from "../support/iam-eval";
 const PROJECT_ARN = "arn:aws:codebuild:ap-northeast-1:123456789012:project/appi-test-db-migrate";
 const LOG_GROUP_ARN = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/codebuild/appi-test-db-migrate";
 const STATE_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/55555555-5555-4555-8555-555555555555";
+const BUNDLE_ARN = "arn:aws:s3:::appi-test-db-tasks-123456789012/db-tasks/bundle.zip";
+const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
 const SECRETS_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/66666666-6666-4666-8666-666666666666";
 
 function baseArgs(overrides: Partial<GithubOidcArgs> = {}): GithubOidcArgs {
@@ -16,6 +18,7 @@ function baseArgs(overrides: Partial<GithubOidcArgs> = {}): GithubOidcArgs {
         deploy: { branch: "main" },
         migrationProjectArn: PROJECT_ARN,
         migrationLogGroupArn: LOG_GROUP_ARN,
+        migrationBundle: { objectArn: BUNDLE_ARN, kmsKeyArn: DATA_KEY },
         stateBackend: { bucketName: "appi-pulumi-state", kmsKeyArn: STATE_KEY },
         secretsProviderKeyArn: SECRETS_KEY,
         ownershipTag: { key: "Project", value: "appi-infra" },
@@ -82,12 +85,30 @@ describe("GithubOidc component", function () {
         const doc = policyOf(dev, "github-migrate");
         const allows = doc.Statement.filter((s: any) => s.Effect === "Allow");
         const resources = allows.flatMap((s: any) => [s.Resource].flat());
-        assert.deepEqual(resources.sort(), [LOG_GROUP_ARN, `${LOG_GROUP_ARN}:*`, PROJECT_ARN].sort());
+        assert.deepEqual(resources.sort(), [LOG_GROUP_ARN, `${LOG_GROUP_ARN}:*`, PROJECT_ARN, BUNDLE_ARN, DATA_KEY].sort());
         const actions = allows.flatMap((s: any) => [s.Action].flat());
         assert.ok(actions.includes("codebuild:StartBuild") && actions.includes("codebuild:BatchGetBuilds"));
-        assert.ok(actions.every((a: string) => /^(codebuild|logs):/.test(a) && !a.includes("*")));
-        const deny = doc.Statement.find((s: any) => s.Effect === "Deny");
-        assert.deepEqual(deny.Condition, { Null: { "codebuild:source.buildspec": "false" } });
+        assert.ok(actions.every((a: string) => /^(codebuild|logs):/.test(a) || ["s3:PutObject", "kms:GenerateDataKey"].includes(a)));
+        assert.ok(actions.every((a: string) => !a.includes("*")));
+    });
+
+    it("lets the migrate role upload the bundle and run it, never point the build at other code", function () {
+        const doc = policyOf(dev, "github-migrate");
+        const inTokyo = { "aws:RequestedRegion": "ap-northeast-1" };
+        assert.ok(isAllowed(doc, "s3:PutObject", BUNDLE_ARN));
+        assert.ok(isAllowed(doc, "kms:GenerateDataKey", DATA_KEY, { "kms:ViaService": "s3.ap-northeast-1.amazonaws.com" }));
+        assert.ok(isAllowed(doc, "codebuild:BatchGetProjects", PROJECT_ARN, inTokyo), "reads the project's source location");
+        // Choosing which uploaded version runs is the job; anything that replaces the source or buildspec is not.
+        assert.ok(isAllowed(doc, "codebuild:StartBuild", PROJECT_ARN, { ...inTokyo, "codebuild:sourceVersion": "v1" }));
+        for (const key of ["codebuild:source.buildspec", "codebuild:source.location", "codebuild:source.type", "codebuild:source.auth", "codebuild:secondarySources.location"]) {
+            assert.ok(!isAllowed(doc, "codebuild:StartBuild", PROJECT_ARN, { ...inTokyo, [key]: "attacker" }), key);
+        }
+        // Attacker's cases: other objects in the bucket, the key used directly, other projects.
+        assert.ok(!isAllowed(doc, "s3:PutObject", "arn:aws:s3:::appi-test-db-tasks-123456789012/other.zip"));
+        assert.ok(!isAllowed(doc, "s3:GetObject", BUNDLE_ARN));
+        assert.ok(!isAllowed(doc, "kms:GenerateDataKey", DATA_KEY), "the key only through S3");
+        assert.ok(!isAllowed(doc, "kms:Decrypt", DATA_KEY, { "kms:ViaService": "s3.ap-northeast-1.amazonaws.com" }));
+        assert.ok(!isAllowed(doc, "codebuild:StartBuild", "arn:aws:codebuild:ap-northeast-1:123456789012:project/other", inTokyo));
     });
 
     it("keeps the preview role read-only apart from the state lock", function () {

@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
-import { MIGRATE_BUILDSPEC_PATH, MigrationRunner, MigrationRunnerArgs } from "../../components/migration-runner";
+import { BUILD_OVERRIDE_CONDITION_KEYS, DB_TASKS_BUNDLE_KEY, MIGRATE_BUILDSPEC_PATH, MigrationRunner, MigrationRunnerArgs } from "../../components/migration-runner";
+import { isAllowed } from "../support/iam-eval";
 
 const PROXY_ARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0123456789abcdef0";
 const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
@@ -37,6 +38,13 @@ const ofType = (resources: PlannedResource[], type: string) => resources.filter(
 const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
 const PROJECT_ARN = "arn:aws:codebuild:ap-northeast-1:123456789012:project/appi-test-db-migrate";
 const SCHEDULE = "aws:scheduler/schedule:Schedule";
+const BUCKET = "appi-test-db-tasks-123456789012";
+const BUNDLE_ARN = `arn:aws:s3:::${BUCKET}/${DB_TASKS_BUNDLE_KEY}`;
+const one = (resources: PlannedResource[], type: string) => {
+    const found = ofType(resources, type);
+    assert.equal(found.length, 1, type);
+    return inputs(found[0]);
+};
 const roleNamed = (resources: PlannedResource[], name: string) => ofType(resources, "aws:iam/role:Role").find((r) => inputs(r).name === name)!;
 /** The inline policy attached to a role, found through the role's id. */
 const policyOf = (resources: PlannedResource[], role: PlannedResource) =>
@@ -68,7 +76,7 @@ describe("MigrationRunner component", function () {
         assert.equal(project.logsConfig.cloudwatchLogs.status, "ENABLED");
     });
 
-    it("passes connection facts only, and a buildspec that migrates through the proxy with IAM auth", function () {
+    it("passes connection facts only, and a buildspec that runs the bundled task, nothing installed", function () {
         const vars = Object.fromEntries(project.environment.environmentVariables.map((v: any) => [v.name, v]));
         assert.deepEqual(Object.keys(vars).sort(), ["DB_NAME", "DB_PORT", "DB_PROXY_ENDPOINT", "DB_TASK", "DB_USER"]);
         assert.equal(vars.DB_USER.value, "migrator");
@@ -77,13 +85,54 @@ describe("MigrationRunner component", function () {
         assert.ok(!Object.keys(vars).some((n) => /PASS|SECRET|TOKEN/i.test(n)));
         const spec = YAML.parse(project.source.buildspec);
         const commands = Object.values(spec.phases).flatMap((phase: any) => phase.commands).join("\n");
-        assert.match(commands, /npm ci/);
-        assert.match(commands, /npm run db:migrate/);
-        assert.match(commands, /aws rds generate-db-auth-token --hostname "\$DB_PROXY_ENDPOINT"/);
-        assert.match(commands, /sslmode=verify-full/);
-        assert.equal(project.source.location, "https://github.com/marczenn/rento.git");
+        assert.doesNotMatch(commands, /npm (ci|install)/, "no dependency install in the 15-minute job");
+        assert.match(commands, /node db\/cli\.js migrate/);
+        assert.match(commands, /node db\/cli\.js retention/);
         // The project carries the file the buildspec tests below run.
         assert.equal(project.source.buildspec, fs.readFileSync(MIGRATE_BUILDSPEC_PATH, "utf8"));
+    });
+
+    it("fetches its source from its own bundle object in S3: no GitHub clone, no stored source credential", function () {
+        assert.equal(project.source.type, "S3");
+        assert.equal(project.source.location, `${BUCKET}/${DB_TASKS_BUNDLE_KEY}`);
+        assert.equal(project.source.auth, undefined);
+        assert.ok(!ofType(resources, "aws:codebuild/sourceCredential:SourceCredential").length);
+    });
+
+    describe("the bundle bucket", function () {
+        it("is private: every public access block, owner-enforced objects, TLS-only", function () {
+            const bucket = one(resources, "aws:s3/bucket:Bucket");
+            assert.equal(bucket.bucket, BUCKET);
+            assert.equal(bucket.forceDestroy, false);
+            assert.equal(bucket.tags.SourceRepository, "marczenn/rento");
+            const pab = one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+            for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab[flag], true, flag);
+            assert.equal(one(resources, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").rule.objectOwnership, "BucketOwnerEnforced");
+            const policy = one(resources, "aws:s3/bucketPolicy:BucketPolicy").policy;
+            const bucketArn = `arn:aws:s3:::${BUCKET}`;
+            // A plain-HTTP request is refused even where another statement would allow it.
+            assert.ok(!isAllowed({ Statement: [...JSON.parse(policy).Statement, { Effect: "Allow", Action: "s3:*", Resource: "*" }] }, "s3:GetObject", `${bucketArn}/${DB_TASKS_BUNDLE_KEY}`, { "aws:SecureTransport": "false" }));
+        });
+
+        it("is versioned and SSE-KMS encrypted with the CMK; uploads under another key are refused", function () {
+            assert.equal(one(resources, "aws:s3/bucketVersioning:BucketVersioning").versioningConfiguration.status, "Enabled");
+            const [rule] = one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").rules;
+            assert.deepEqual(rule.applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: DATA_KEY });
+            assert.equal(rule.bucketKeyEnabled, true);
+            const statements = JSON.parse(one(resources, "aws:s3/bucketPolicy:BucketPolicy").policy).Statement;
+            const deny = statements.find((st: any) => st.Sid === "DenyOtherEncryption");
+            assert.deepEqual(deny.Condition, { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": DATA_KEY } });
+            const lifecycle = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration");
+            assert.equal(lifecycle.rules[0].noncurrentVersionExpiration.noncurrentDays, 90);
+        });
+
+        it("is read, never written, by the build role", function () {
+            const doc = policyOf(resources, roleNamed(resources, "appi-test-db-migrate-codebuild"));
+            assert.ok(isAllowed(doc, "s3:GetObject", BUNDLE_ARN));
+            assert.ok(isAllowed(doc, "s3:GetObjectVersion", BUNDLE_ARN));
+            assert.ok(!isAllowed(doc, "s3:PutObject", BUNDLE_ARN), "a build cannot replace what the next build runs");
+            assert.ok(!isAllowed(doc, "s3:GetObject", `arn:aws:s3:::${BUCKET}/other`));
+        });
     });
 
     it("gives the build role only its project's trust, log group, key and database user", function () {
@@ -96,7 +145,7 @@ describe("MigrationRunner component", function () {
         assert.equal(bySid.ConnectThroughProxyAsMigrationUser.Resource, "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0123456789abcdef0/migrator");
         assert.equal(bySid.ProjectKey.Resource, DATA_KEY);
         assert.deepEqual(bySid.AttachOnlyInOwnSubnets.Condition.StringEquals["ec2:Subnet"], SUBNETS.map((s) => `arn:aws:ec2:ap-northeast-1:123456789012:subnet/${s}`));
-        assert.equal(bySid.CloneThroughConnection, undefined);
+        assert.equal(bySid.ReadBundle.Resource, BUNDLE_ARN);
     });
 
     it("reaches PostgreSQL only through the proxy's group", function () {
@@ -149,8 +198,12 @@ describe("MigrationRunner component", function () {
             const doc = policyOf(resources, role);
             const allows = doc.Statement.filter((st: any) => st.Effect === "Allow");
             assert.deepEqual(allows.map((st: any) => [st.Action, st.Resource]), [["codebuild:StartBuild", PROJECT_ARN]]);
-            const deny = doc.Statement.find((st: any) => st.Effect === "Deny");
-            assert.deepEqual([deny.Action, deny.Resource, deny.Condition], ["codebuild:StartBuild", PROJECT_ARN, { Null: { "codebuild:source.buildspec": "false" } }]);
+            // The schedule's own request passes; an attacker holding the role cannot point the build elsewhere.
+            assert.ok(isAllowed(doc, "codebuild:StartBuild", PROJECT_ARN));
+            for (const key of BUILD_OVERRIDE_CONDITION_KEYS) {
+                assert.ok(!isAllowed(doc, "codebuild:StartBuild", PROJECT_ARN, { [key]: "attacker-bucket/payload.zip" }), key);
+            }
+            assert.ok(!isAllowed(doc, "codebuild:StartBuild", "arn:aws:codebuild:ap-northeast-1:123456789012:project/other"));
         });
 
         it("lets a retention build run beside a migration instead of failing the migrate workflow", function () {
@@ -168,10 +221,7 @@ describe("MigrationRunner component", function () {
             assert.equal(sched.provider, proj.provider);
         });
 
-        it("can check out a pinned source version, and can be left out", async function () {
-            const pinned = await runUnderMocks(() => new MigrationRunner("pinned", baseArgs({ namePrefix: "appi-pinned", retentionSourceVersion: "refs/heads/release" })), { stack: "dev" });
-            assert.equal(JSON.parse(inputs(ofType(pinned.resources, SCHEDULE)[0]).target.input).SourceVersion, "refs/heads/release");
-
+        it("can be left out", async function () {
             const { value, resources: without } = await runUnderMocks(() => new MigrationRunner("off", baseArgs({ namePrefix: "appi-off", scheduleRetention: false })), { stack: "dev" });
             assert.equal(ofType(without, SCHEDULE).length, 0);
             assert.equal(ofType(without, "aws:iam/role:Role").length, 1);
@@ -187,43 +237,45 @@ describe("MigrationRunner component", function () {
         });
     });
 
-    describe("the buildspec (its commands run by bash against stand-in npm, aws and node)", function () {
+    describe("the buildspec (its commands run by bash in a bundle folder, against stand-in node, npm and aws)", function () {
         const spec = YAML.parse(fs.readFileSync(MIGRATE_BUILDSPEC_PATH, "utf8"));
         let dir: string;
+        let bin: string;
+        let bundle: string;
 
         before(function () {
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "migrate-buildspec-"));
-            // npm records what it was asked to run, and the database URL a task gets.
-            fs.writeFileSync(path.join(dir, "npm"), `#!/usr/bin/env bash
-echo "npm $* url=\${DATABASE_URL:-none}" >> "$CALLS"
+            bin = path.join(dir, "bin");
+            bundle = path.join(dir, "bundle");
+            fs.mkdirSync(bin);
+            fs.mkdirSync(path.join(bundle, "db"), { recursive: true });
+            fs.mkdirSync(path.join(bundle, "migrations"));
+            fs.writeFileSync(path.join(bundle, "db", "cli.js"), "// bundle stand-in\n");
+            fs.writeFileSync(path.join(bundle, "migrations", "0001_x.sql"), "SELECT 1;\n");
+            // node records the task it runs and whether a DATABASE_URL reached it; npm and aws must never be called.
+            fs.writeFileSync(path.join(bin, "node"), `#!/usr/bin/env bash
+echo "node $* url=\${DATABASE_URL:-none}" >> "$CALLS"
 `, { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "aws"), `#!/usr/bin/env bash
-echo "aws $*" >> "$CALLS"
-echo 'tok/en+with=special&chars'
-`, { mode: 0o755 });
-            // node -e writes the CA bundle to /tmp in CodeBuild: record it here instead; node -p runs for real.
-            fs.writeFileSync(path.join(dir, "node"), `#!/usr/bin/env bash
-if [ "$1" = "-e" ]; then echo "node -e" >> "$CALLS"; exit 0; fi
-exec "${process.execPath}" "$@"
-`, { mode: 0o755 });
+            for (const tool of ["npm", "aws"]) fs.writeFileSync(path.join(bin, tool), `#!/usr/bin/env bash\necho "${tool} $*" >> "$CALLS"\n`, { mode: 0o755 });
         });
         after(function () {
             fs.rmSync(dir, { recursive: true, force: true });
         });
 
         /** CodeBuild's order: every phase's commands in one shell; a failing command stops the build. */
-        function runBuild(name: string, env: Record<string, string>, phases = ["install", "pre_build", "build"]) {
+        function runBuild(name: string, env: Record<string, string>, phases = ["install", "pre_build", "build"], cwd = bundle) {
             const script = phases
                 .flatMap((phase) => spec.phases[phase].commands as string[])
                 .map((command) => `${command}\nrc=$?; if [ "$rc" -ne 0 ]; then exit "$rc"; fi\n`)
                 .join("");
             const calls = path.join(dir, `${name}.calls`);
-            const { DB_TASK: _inherited, ...base } = process.env;
+            const { DB_TASK: _inherited, DATABASE_URL: _url, ...base } = process.env;
             const result = spawnSync("bash", ["-c", script], {
                 encoding: "utf8",
+                cwd,
                 env: {
                     ...base,
-                    PATH: `${dir}:${process.env.PATH}`,
+                    PATH: `${bin}:${process.env.PATH}`,
                     CALLS: calls,
                     DB_PROXY_ENDPOINT: "appi-test.proxy-abc.ap-northeast-1.rds.amazonaws.com",
                     DB_PORT: "5432",
@@ -234,48 +286,45 @@ exec "${process.execPath}" "$@"
                 },
             });
             const recorded = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [];
-            return { ...result, calls: recorded, npmRuns: recorded.filter((c) => c.startsWith("npm run ")).map((c) => c.split(" url=")[0]) };
+            return { ...result, calls: recorded };
         }
 
-        it("migrates by default (the migrate workflow sets no DB_TASK)", function () {
+        it("migrates by default (the migrate workflow sets no DB_TASK), from the bundle, installing nothing", function () {
             const r = runBuild("default", {});
             assert.equal(r.status, 0, r.stderr);
-            assert.deepEqual(r.calls.map((c) => c.split(" url=")[0]), [
-                "npm ci --no-audit --no-fund",
-                "node -e",
-                "aws rds generate-db-auth-token --hostname appi-test.proxy-abc.ap-northeast-1.rds.amazonaws.com --port 5432 --username migrator --region ap-northeast-1",
-                "npm run db:migrate",
-            ]);
-            // The IAM token reaches the task URL-encoded, over verify-full TLS.
-            const url = r.calls[3].split(" url=")[1];
-            assert.equal(url, "postgres://migrator:tok%2Fen%2Bwith%3Dspecial%26chars@appi-test.proxy-abc.ap-northeast-1.rds.amazonaws.com:5432/pii_db?sslmode=verify-full&sslrootcert=/tmp/rds-ca.pem");
-            assert.doesNotMatch(r.stdout + r.stderr, /tok\/en/);
+            assert.deepEqual(r.calls, ["node db/cli.js migrate url=none"]);
         });
 
         it("runs the retention job with DB_TASK=db:retention, and migrates with DB_TASK=db:migrate", function () {
             const retention = runBuild("retention", { DB_TASK: "db:retention" });
             assert.equal(retention.status, 0, retention.stderr);
-            assert.deepEqual(retention.npmRuns, ["npm run db:retention"]);
+            assert.deepEqual(retention.calls, ["node db/cli.js retention url=none"]);
             const migrate = runBuild("migrate", { DB_TASK: "db:migrate" });
             assert.equal(migrate.status, 0, migrate.stderr);
-            assert.deepEqual(migrate.npmRuns, ["npm run db:migrate"]);
+            assert.deepEqual(migrate.calls, ["node db/cli.js migrate url=none"]);
+        });
+
+        it("drops a DATABASE_URL passed as an override: the task connects through the proxy only", function () {
+            const r = runBuild("url-override", { DB_TASK: "db:retention", DATABASE_URL: "postgres://attacker.example.com/x" });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(r.calls, ["node db/cli.js retention url=none"]);
         });
 
         for (const task of ["db:test", "db:status", "test", "db:migrate; touch pwned", "db:retention && true", "$(touch pwned)", "db:*", " db:migrate", "db:migrate\n", "DB:MIGRATE"]) {
-            it(`refuses DB_TASK=${JSON.stringify(task)} before installing or minting a token`, function () {
+            it(`refuses DB_TASK=${JSON.stringify(task)} before running anything`, function () {
                 const name = `refused-${Buffer.from(task).toString("hex")}`;
                 const r = runBuild(name, { DB_TASK: task });
                 assert.equal(r.status, 1);
-                assert.deepEqual(r.calls, [], "nothing ran: no npm, no aws");
+                assert.deepEqual(r.calls, [], "nothing ran");
                 assert.match(r.stderr, /DB_TASK=.* is not a database task; use db:migrate or db:retention/);
-                assert.ok(!fs.existsSync(path.join(process.cwd(), "pwned")) && !fs.existsSync(path.join(dir, "pwned")));
+                assert.ok(!fs.existsSync(path.join(process.cwd(), "pwned")) && !fs.existsSync(path.join(bundle, "pwned")));
             });
         }
 
         it("refuses an unknown task in the build phase too, even if the install check were skipped", function () {
             const r = runBuild("build-only", { DB_TASK: "db:drop" }, ["build"]);
             assert.equal(r.status, 1);
-            assert.deepEqual(r.npmRuns, []);
+            assert.deepEqual(r.calls, []);
             assert.match(r.stderr, /DB_TASK=db:drop is not a database task/);
         });
 
@@ -283,7 +332,18 @@ exec "${process.execPath}" "$@"
             const r = runBuild("no-proxy", { DB_TASK: "db:retention", DB_PROXY_ENDPOINT: "" });
             assert.equal(r.status, 1);
             assert.match(r.stderr, /DB_PROXY_ENDPOINT is not set/);
-            assert.deepEqual(r.npmRuns, []);
+            assert.deepEqual(r.calls, []);
+        });
+
+        it("stops when the source is not a bundle (e.g. a repository checkout that would need npm ci)", function () {
+            const checkout = path.join(dir, "checkout");
+            fs.mkdirSync(path.join(checkout, "db"), { recursive: true });
+            fs.writeFileSync(path.join(checkout, "package.json"), "{}");
+            fs.writeFileSync(path.join(checkout, "db", "cli.ts"), "");
+            const r = runBuild("checkout", {}, ["install", "pre_build", "build"], checkout);
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /not a db-tasks bundle/);
+            assert.deepEqual(r.calls, []);
         });
     });
 

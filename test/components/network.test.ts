@@ -75,10 +75,55 @@ describe("Keys component", function () {
         assert.ok(keys.every((k) => k.state.enableKeyRotation === true && k.state.multiRegion === false));
         assert.deepEqual(ofType(resources, "aws:kms/alias:Alias").map((a) => a.state.name).sort(), ["alias/appi-test/data", "alias/appi-test/logs", "alias/appi-test/pii", "alias/appi-test/pii-l3"]);
         const pii = keys.find((k) => k.name === "keys-pii")!;
-        const use = JSON.parse(String(pii.state.policy)).Statement.find((s: any) => s.Sid === "NamedApplicationRolesWithEncryptionContext");
+        const use = JSON.parse(String(pii.state.policy)).Statement.find((s: any) => s.Sid === "NamedApplicationRolesEncryptWithContext");
         assert.deepEqual(use.Condition.ArnLike["aws:PrincipalArn"], ["arn:aws:iam::123456789012:role/appi-test-pii-*"]);
         const logs = keys.find((k) => k.name === "keys-logs")!;
         assert.match(JSON.stringify(JSON.parse(String(logs.state.policy))), /logs\.ap-northeast-1\.amazonaws\.com/);
+    });
+});
+
+// A small key-policy evaluator for the conditions the PII key policies use (explicit Deny wins).
+function keyPolicyAllows(policy: any, action: string, principalArn: string, context: Record<string, string>): boolean {
+    const glob = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(value);
+    const holds = (condition: Record<string, Record<string, unknown>> = {}) =>
+        Object.entries(condition).every(([operator, entries]) =>
+            Object.entries(entries).every(([key, expected]) => {
+                const values = [expected].flat().map(String);
+                if (operator === "ArnLike") return values.some((v) => glob(v, key === "aws:PrincipalArn" ? principalArn : context[key] ?? ""));
+                if (operator === "Null") return (context[key] === undefined) === (values[0] === "true");
+                if (operator === "ForAllValues:StringEquals") return (context[key] ?? "").split(",").filter(Boolean).every((v) => values.includes(v));
+                throw new Error(`unsupported operator ${operator}`);
+            }),
+        );
+    const hits = (effect: string) =>
+        policy.Statement.some((st: any) => st.Effect === effect && [st.Action].flat().some((a: string) => glob(a, action)) && holds(st.Condition));
+    return !hits("Deny") && hits("Allow");
+}
+
+describe("PII key policy", function () {
+    it("lets the named roles decrypt only with the users' encryption context, and the sign-up roles never", async function () {
+        const prefix = "arn:aws:iam::123456789012:role/appi-test";
+        const { resources } = await runUnderMocks(async () => {
+            const keys = new Keys("keys", {
+                namePrefix: "appi-test", accountId: "123456789012", region: "ap-northeast-1",
+                piiKeyUserArnPatterns: [`${prefix}-pii-*`],
+                piiKeyEncryptOnlyArnPatterns: [`${prefix}-pii-pre-signup`, `${prefix}-pii-post-confirmation`],
+            });
+            return resolve(keys.piiKeyArn);
+        });
+        for (const name of ["keys-pii", "keys-pii-l3"]) {
+            const policy = JSON.parse(String(ofType(resources, "aws:kms/key:Key").find((k) => k.name === name)!.state.policy));
+            const context = { "kms:EncryptionContextKeys": "table,column,user_id", "kms:EncryptionContext:table": "users", "kms:EncryptionContext:user_id": "u-1" };
+            // Passing: a reader role with the context; the sign-up role may generate data keys.
+            assert.equal(keyPolicyAllows(policy, "kms:Decrypt", `${prefix}-pii-api`, context), true, name);
+            assert.equal(keyPolicyAllows(policy, "kms:GenerateDataKey", `${prefix}-pii-post-confirmation`, context), true, name);
+            // Failing: the sign-up role decrypting, anyone without the context, a role outside the pattern.
+            assert.equal(keyPolicyAllows(policy, "kms:Decrypt", `${prefix}-pii-post-confirmation`, context), false, name);
+            assert.equal(keyPolicyAllows(policy, "kms:ReEncryptFrom", `${prefix}-pii-pre-signup`, context), false, name);
+            assert.equal(keyPolicyAllows(policy, "kms:Decrypt", `${prefix}-pii-api`, {}), false, `${name}: no context`);
+            assert.equal(keyPolicyAllows(policy, "kms:Decrypt", `${prefix}-pii-api`, { ...context, "kms:EncryptionContextKeys": "table,column,user_id,purpose" }), false, `${name}: foreign context key`);
+            assert.equal(keyPolicyAllows(policy, "kms:Decrypt", `${prefix}-api`, context), false, `${name}: not a PII role`);
+        }
     });
 });
 
@@ -120,6 +165,15 @@ describe("Database and Cache components", function () {
         assert.deepEqual(instance.state.enabledCloudwatchLogsExports, ["postgresql", "upgrade"]);
         assert.equal(instance.state.iamDatabaseAuthenticationEnabled, true);
         assert.equal(instance.state.manageMasterUserPassword, true);
+        // The server log never holds a value a user typed: no bind parameters (statement, slow-statement or
+        // error lines), no statement text or DETAIL on errors (a duplicate key's DETAIL shows the value).
+        const params = Object.fromEntries((ofType(resources, "aws:rds/parameterGroup:ParameterGroup")[0].state.parameters as any[]).map((p) => [p.name, p.value]));
+        for (const [name, value] of Object.entries({
+            log_parameter_max_length: "0", log_parameter_max_length_on_error: "0", "pgaudit.log_parameter": "0",
+            log_statement: "none", log_min_error_statement: "panic", log_error_verbosity: "terse", log_min_duration_statement: "1000",
+        })) {
+            assert.equal(params[name], value, name);
+        }
         // The proxy may connect only as the named application users, on this database only.
         const proxyPolicy = JSON.parse(String(ofType(resources, "aws:iam/rolePolicy:RolePolicy")[0].state.policy));
         assert.deepEqual(proxyPolicy.Statement[0].Resource, [

@@ -269,6 +269,8 @@ describe("db: APPI data model", function () {
                 await admin.query("INSERT INTO deletion_requests (user_id, requested_at) VALUES ($1, now() - interval '10 minutes') RETURNING id, deadline_at", [leaving.id])
             ).rows[0];
             await admin.query("INSERT INTO deletion_requests (user_id, requested_at) VALUES ($1, now() + interval '1 day')", [futureRequester.id]);
+            // audit_log is partitioned by month (0007): a back-dated row needs its month to exist.
+            await admin.query("SELECT audit_log_create_partitions(now() - interval '4 years', now())");
             await admin.query("INSERT INTO audit_log (user_id, table_name, operation, occurred_at) VALUES ($1, 'users', 'UPDATE', now() - interval '4 years')", [staying.id]);
             await admin.query(
                 "INSERT INTO encryption_audit (user_id, operation, performed_by, success, accessed_at) VALUES ($1, 'decrypt', 'x', true, now() - interval '4 years'), ($1, 'decrypt', 'x', true, now())",

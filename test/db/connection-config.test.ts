@@ -72,4 +72,14 @@ describe("db: connection configuration (lib/db.ts)", function () {
         await assert.rejects(connectionConfigFromEnv({}), /set DATABASE_URL .* missing: DB_PROXY_ENDPOINT, DB_USER, DB_NAME, AWS_REGION/);
         await assert.rejects(connectionConfigFromEnv({ ...AWS_ENV, DB_PORT: "99999" }), /DB_PORT must be a TCP port/);
     });
+
+    it("in a Lambda, connecting, statements and lock waits give up well inside Cognito's 5-second trigger limit", async function () {
+        const lambda = await connectionConfigFromEnv({ DATABASE_URL: "postgres://u@db.local/appi", AWS_LAMBDA_FUNCTION_NAME: "appi-post-confirmation" });
+        assert.ok(lambda.connectionTimeoutMillis! <= 2_000);
+        assert.ok((lambda as { statement_timeout?: number }).statement_timeout! < 5_000);
+        assert.ok((lambda as { lock_timeout?: number }).lock_timeout! < 5_000);
+        assert.ok(lambda.connectionTimeoutMillis! + (lambda as { query_timeout?: number }).query_timeout! < 6_000);
+        const local = await connectionConfigFromEnv({ DATABASE_URL: "postgres://u@db.local/appi" });
+        assert.equal((local as { statement_timeout?: number }).statement_timeout, undefined, "local tools (migrations, bench) keep no statement limit");
+    });
 });

@@ -19,18 +19,19 @@ describe("IAM login users (0004)", function () {
         await db?.drop();
     });
 
-    it("creates cognito_trigger as a login member of pii_signup only (0005 took pii_write away), and migrator as a login", async function () {
+    it("signup_trigger logs in as a pii_signup member only; 0004's cognito_trigger (pii_write) can no longer log in; migrator is a login", async function () {
         const { rows } = await admin.query(
             `SELECT r.rolname, r.rolcanlogin, r.rolsuper,
                     pg_has_role(r.rolname, 'pii_write', 'MEMBER') AS writes,
                     pg_has_role(r.rolname, 'pii_read', 'MEMBER') AS reads,
                     pg_has_role(r.rolname, 'pii_signup', 'MEMBER') AS signs_up,
                     pg_has_role(r.rolname, 'pii_audit', 'MEMBER') AS audits
-               FROM pg_roles r WHERE r.rolname IN ('cognito_trigger', 'migrator') ORDER BY r.rolname`,
+               FROM pg_roles r WHERE r.rolname IN ('cognito_trigger', 'migrator', 'signup_trigger') ORDER BY r.rolname`,
         );
         assert.deepEqual(rows, [
-            { rolname: "cognito_trigger", rolcanlogin: true, rolsuper: false, writes: false, reads: false, signs_up: true, audits: false },
+            { rolname: "cognito_trigger", rolcanlogin: false, rolsuper: false, writes: true, reads: false, signs_up: false, audits: false },
             { rolname: "migrator", rolcanlogin: true, rolsuper: false, writes: false, reads: false, signs_up: false, audits: false },
+            { rolname: "signup_trigger", rolcanlogin: true, rolsuper: false, writes: false, reads: false, signs_up: true, audits: false },
         ]);
     });
 
@@ -40,13 +41,13 @@ describe("IAM login users (0004)", function () {
         assert.equal(rows[0].member, false);
     });
 
-    it("cognito_trigger reads no user row at all, even with a valid token", async function () {
+    it("signup_trigger reads no user row at all, even with a valid token", async function () {
         const someone = randomUUID();
         await admin.query("INSERT INTO users (id, email) VALUES ($1, $2)", [someone, `${someone}@example.com`]);
         const trigger = new pg.Client({ connectionString: db.url });
         await trigger.connect();
         try {
-            await trigger.query("SET ROLE cognito_trigger");
+            await trigger.query("SET ROLE signup_trigger");
             await trigger.query("BEGIN");
             const begin = await trigger.query("SELECT app_begin_identity($1)", [tokenFor(someone)]).catch((e) => e);
             await trigger.query("ROLLBACK");
@@ -64,8 +65,6 @@ describe("IAM login users (0004)", function () {
         const sql = require("fs").readFileSync(require("path").resolve(__dirname, "../../migrations/0004_iam_login_users.sql"), "utf8");
         await admin.query(sql);
         await admin.query(sql);
-        // Re-running 0004 re-grants pii_write (roles are cluster-wide): take it back as 0005 does.
-        await admin.query("REVOKE pii_write FROM cognito_trigger");
         const { rows } = await admin.query("SELECT rolname FROM pg_roles WHERE pg_has_role(rolname, 'rds_iam', 'MEMBER') AND rolname IN ('cognito_trigger', 'migrator') ORDER BY 1");
         assert.deepEqual(rows.map((r) => r.rolname), ["cognito_trigger", "migrator"]);
     });

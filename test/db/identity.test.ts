@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import pg from "pg";
 import { signIdentityToken } from "../../lib/crypto";
+import { withUserTransaction } from "../../lib/db";
 import { TEST_IDENTITY_SECRET, tokenFor } from "../support/identity";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
 import { actingAs, connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, SeededUser } from "./helpers";
@@ -18,6 +19,7 @@ describe("db: signed identity and the sign-up role (attacks that must fail)", fu
     let signup: pg.Client;
     let alice: SeededUser;
     let bob: SeededUser;
+    let writerUrlForErrors: string;
 
     before(async function () {
         db = await migratedDatabase("identity");
@@ -25,7 +27,8 @@ describe("db: signed identity and the sign-up role (attacks that must fail)", fu
         [alice, bob] = [await seedUser(admin, "alice"), await seedUser(admin, "bob")];
         for (const u of [alice, bob]) await grantConsent(admin, u.id, "marketing_email");
         reader = await connect(await db.loginUrl("pii_read"));
-        writer = await connect(await db.loginUrl("pii_write"));
+        writerUrlForErrors = await db.loginUrl("pii_write");
+        writer = await connect(writerUrlForErrors);
         signup = await connect(await db.loginUrl("pii_signup"));
     });
 
@@ -159,6 +162,22 @@ describe("db: signed identity and the sign-up role (attacks that must fail)", fu
         const erased = await admin.query("SELECT erase_expired_users() AS n");
         assert.equal(erased.rows[0].n, 0);
         assert.equal((await admin.query("SELECT count(*)::int AS n FROM users WHERE id = $1", [alice.id])).rows[0].n, 1);
+    });
+
+    it("errors thrown by withUserTransaction quote no value the user typed", async function () {
+        const pool = new pg.Pool({ connectionString: writerUrlForErrors, max: 1 });
+        try {
+            const err = await rejection(
+                withUserTransaction(pool, tokenFor(alice.id), (c) => c.query("UPDATE users SET email = $1 WHERE id = $2", [bob.email, alice.id])),
+            );
+            assert.equal(err.code, "23505");
+            assert.doesNotMatch(`${err.message} ${JSON.stringify(err)}`, new RegExp(bob.email.replace(/[.+]/g, "\\$&")));
+            assert.match(err.message, /database error 23505 on idx_users_email/);
+            const typed = await rejection(withUserTransaction(pool, tokenFor(alice.id), (c) => c.query("SELECT $1::uuid", ["my-secret-typed-value"])));
+            assert.doesNotMatch(typed.message, /my-secret-typed-value/);
+        } finally {
+            await pool.end();
+        }
     });
 
     describe("pii_signup", function () {

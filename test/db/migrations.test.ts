@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate, migrationStatus } from "../../db/migrate";
+import { DEFAULT_MIGRATIONS_DIR, findTransactionControl, loadMigrations, migrate, migrationStatus } from "../../db/migrate";
 import { freshDatabase, migratedDatabase, TestDatabase } from "../support/postgres";
 import { connect } from "./helpers";
 
@@ -143,5 +143,65 @@ describe("db: migration runner", function () {
         await migrate({ connectionString: db.url }, { ...quiet, dir: vanished });
         rmSync(path.join(vanished, "0003_roles_and_rls.sql"));
         await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir: vanished }), /0003_roles_and_rls\.sql is applied in the database but missing/);
+    });
+
+    it("finds transaction control outside comments, strings and function bodies, and nowhere else", function () {
+        const found = (sql: string) => findTransactionControl(sql)?.statement ?? null;
+        assert.equal(found("CREATE TABLE x ();\nCOMMIT;"), "COMMIT");
+        assert.equal(found("SELECT 1;\n  savepoint a;"), "SAVEPOINT");
+        assert.equal(found("begin;\nSELECT 1;"), "BEGIN");
+        assert.equal(found("SELECT 1; START TRANSACTION;"), "START");
+        assert.equal(found("SELECT 1;\nROLLBACK"), "ROLLBACK");
+        assert.equal(findTransactionControl("SELECT 1;\n\nEND;")?.line, 3);
+        for (const harmless of [
+            "DO $$ BEGIN PERFORM 1; COMMIT; END $$;",
+            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $body$ BEGIN ROLLBACK; END $body$;",
+            "SELECT 1; -- COMMIT\n",
+            "/* ROLLBACK; */ SELECT 1;",
+            "SELECT 'x; COMMIT';",
+            "SELECT \"begin\" FROM t;",
+            "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; SELECT 2;",
+            "CREATE TABLE commits (id int); INSERT INTO commits VALUES (1);",
+        ]) {
+            assert.equal(found(harmless), null, harmless);
+        }
+        for (const file of loadMigrations()) assert.equal(findTransactionControl(file.sql), null, file.name);
+    });
+
+    it("refuses a migration file containing transaction control, naming the file, the statement and the line", async function () {
+        const dir = copyOfMigrations();
+        writeFileSync(path.join(dir, "9997_commits_midway.sql"), "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n");
+        assert.throws(() => loadMigrations(dir), /migration file 9997_commits_midway\.sql contains transaction control \(COMMIT on line 2\)/);
+        const db = await fresh("txn_control");
+        await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir }), /9997_commits_midway\.sql contains transaction control/);
+        const client = await connect(db.url);
+        try {
+            assert.equal((await client.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t, null, "nothing was applied");
+        } finally {
+            await client.end();
+        }
+    });
+
+    it("takes locks with a timeout: retries while a long transaction holds one, fails with a clear message if it never ends", async function () {
+        const dir = copyOfMigrations();
+        const db = await fresh("lock_timeout");
+        await migrate({ connectionString: db.url }, { ...quiet, dir });
+        writeFileSync(path.join(dir, "9996_alter_users.sql"), "ALTER TABLE users ADD COLUMN nickname text;\n");
+        const holder = await connect(db.url);
+        try {
+            await holder.query("BEGIN");
+            await holder.query("LOCK TABLE users IN ACCESS SHARE MODE");
+            const lines: string[] = [];
+            await assert.rejects(
+                migrate({ connectionString: db.url }, { dir, log: (l) => lines.push(l), lockTimeoutMs: 100, lockRetries: 1 }),
+                /9996_alter_users\.sql failed and was rolled back: .*lock timeout.*still waiting for a lock after 2 attempts/,
+            );
+            assert.ok(lines.some((l) => /retrying/.test(l)), lines.join("\n"));
+            // The holder finishes while the runner is retrying: the migration then goes through.
+            setTimeout(() => void holder.query("COMMIT"), 300);
+            assert.deepEqual(await migrate({ connectionString: db.url }, { ...quiet, dir, lockTimeoutMs: 100, lockRetries: 5 }), ["9996_alter_users.sql"]);
+        } finally {
+            await holder.end();
+        }
     });
 });

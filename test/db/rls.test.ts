@@ -68,7 +68,7 @@ describe("db: row-level security and roles (attacks that must fail)", function (
 
     it("RLS is enabled and forced on every table holding a user's data", async function () {
         const { rows } = await admin.query(
-            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind = 'r'",
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) AND relkind IN ('r', 'p')",
             [[...USER_TABLES, "encryption_audit", "audit_log", "erasure_log"]],
         );
         assert.equal(rows.length, USER_TABLES.length + 3);
@@ -305,7 +305,7 @@ describe("db: row-level security and roles (attacks that must fail)", function (
             GROUP BY r.rolname ORDER BY r.rolname`);
         assert.deepEqual(rows, [
             // The auditor: aggregates only (erasure queue and SLA, 0010; compliance figures, 0012), no personal data.
-            { rolname: "pii_audit", callable: ["compliance_access_review", "compliance_audit_gaps", "compliance_deletion_latencies", "compliance_metrics", "config_interval", "erasure_sla", "erasure_status"] },
+            { rolname: "pii_audit", callable: ["compliance_access_review", "compliance_audit_gaps", "compliance_deletion_latencies", "compliance_metrics", "config_interval", "erasure_sla", "erasure_status", "key_version_status"] },
             { rolname: "pii_read", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
             { rolname: "pii_write", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
         ]);

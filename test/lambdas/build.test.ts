@@ -30,6 +30,7 @@ describe("lambdas/build (esbuild bundles)", function () {
                 ["pre-signup", path.join("pre-signup", "index.js")],
                 ["post-confirmation", path.join("post-confirmation", "index.js")],
                 ["erasure-worker", path.join("erasure-worker", "index.js")],
+                ["compliance-jobs", path.join("compliance-jobs", "index.js")],
             ],
         );
         for (const b of bundles) assert.equal(b.bytes, readFileSync(b.path).length);
@@ -45,6 +46,11 @@ describe("lambdas/build (esbuild bundles)", function () {
         const worker = readFileSync(bundles[2].path, "utf8");
         assert.match(worker, /erasure_claim_steps/);
         assert.equal(/@aws-crypto|client-kms|decryptData/.test(worker), false);
+        // The compliance jobs take every AWS client from the runtime and carry no crypto (they read aggregates only).
+        const jobs = readFileSync(bundles[3].path, "utf8");
+        assert.match(jobs, /require\("@aws-sdk\/client-cloudwatch"\)/);
+        assert.doesNotMatch(jobs, /@aws-crypto|encryption-sdk/);
+        assert.ok(bundles[3].bytes < 1024 * 1024, `compliance-jobs bundle ${bundles[3].bytes} B < 1 MB`);
     });
 
     it("bundled the same way, lib/db signs RDS IAM auth tokens offline (the AWS connection path)", async () => {

@@ -203,7 +203,7 @@ describe("Pulumi program (planned under mocks)", function () {
             it("runs the Cognito triggers in the app tier, wired to the user pool", function () {
                 const app = new Set(plan().subnetIdsOfTier("app"));
                 const all = plan().ofType("aws:lambda/function:Function");
-                const functions = all.filter((fn) => !String(fn.state.name).endsWith("erasure-worker"));
+                const functions = all.filter((fn) => !String(fn.state.name).endsWith("erasure-worker") && !String(fn.state.name).endsWith("-compliance-jobs"));
                 assert.equal(functions.length, 2);
                 const worker = all.find((fn) => String(fn.state.name).endsWith("erasure-worker"))!;
                 assert.ok(((worker.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)), "the erasure worker runs in the app tier");
@@ -226,7 +226,9 @@ describe("Pulumi program (planned under mocks)", function () {
 
             it("runs the retention job every 15 minutes on the migration project, as its database user", function () {
                 const codebuild = plan().one("aws:codebuild/project:Project");
-                const schedule = plan().one("aws:scheduler/schedule:Schedule");
+                const schedules = plan().ofType("aws:scheduler/schedule:Schedule").filter((s) => String(s.state.name).endsWith("-db-retention"));
+                assert.equal(schedules.length, 1);
+                const schedule = schedules[0];
                 assert.equal(schedule.state.scheduleExpression, "rate(15 minutes)");
                 const input = JSON.parse(String((schedule.state.target as any).input));
                 assert.equal(input.ProjectName, codebuild.state.name);
@@ -262,6 +264,23 @@ describe("Pulumi program (planned under mocks)", function () {
                 assert.ok(alarms.every((a) => (a.state.alarmActions as string[]).includes(String(topic.state.arn))));
                 const jobs = alarms.find((a) => a.state.metricName === "FailedBuilds")!;
                 assert.equal((jobs.state.dimensions as any).ProjectName, plan().one("aws:codebuild/project:Project").state.name);
+            });
+
+            it("watches APPI compliance: the compliance jobs in the app tier on their schedules, alarms per stack", function () {
+                const app = new Set(plan().subnetIdsOfTier("app"));
+                const jobs = plan().ofType("aws:lambda/function:Function").find((f) => String(f.state.name).endsWith("-compliance-jobs"))!;
+                assert.ok(((jobs.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)));
+                const env = (jobs.state.environment as any).variables;
+                assert.equal(env.DB_USER, "compliance_job");
+                assert.equal(env.STACK, stack);
+                assert.equal(env.KEY_IDS.split(",").length, 4, "every customer-managed key is validated");
+                const proxyUsers = plan().ofType("aws:iam/rolePolicy:RolePolicy").map((p) => String(p.state.policy)).filter((p) => p.includes("rds-db:connect"));
+                assert.ok(proxyUsers.some((p) => p.includes("/compliance_job")), "the proxy's role may connect as compliance_job");
+                const tasks = plan().ofType("aws:scheduler/schedule:Schedule").filter((s) => (s.state.target as any).arn === jobs.state.arn).map((s) => JSON.parse(String((s.state.target as any).input)).task);
+                assert.deepEqual(tasks.sort(), ["backups", "key-rotation", "metrics"]);
+                const compliance = plan().ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.state.namespace === "APPI/Compliance");
+                assert.ok(compliance.length >= 10);
+                assert.ok(compliance.every((a) => (a.state.dimensions as any).Stack === stack));
             });
 
             it("exports what an operator needs and no secret in plain text", function () {

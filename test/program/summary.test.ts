@@ -61,3 +61,96 @@ describe("plan summary", function () {
         );
     });
 });
+
+describe("plan summary of the real dev stack: personal data, exposure, deployers, evidence", function () {
+    this.timeout(120_000);
+    let text: string;
+    let summary: ReturnType<typeof summarisePlan>;
+    before(async function () {
+        const { planStack } = await import("../../plan/run");
+        const { rules } = await import("../../policies/rules");
+        const { checkPlannedStack } = await import("../../policies/runners/offline");
+        const { withRunContext } = await import("../../policies/runners/cli-support");
+        const { resolveConfig } = await import("../../policies/core/config");
+        const { formatPlanSummary } = await import("../../plan/summary");
+        const planned = await planStack("dev");
+        const config = resolveConfig(undefined);
+        const report = withRunContext(checkPlannedStack(planned, { rules, config }), { config, failOn: "mandatory" });
+        summary = summarisePlan(planned, { report });
+        text = formatPlanSummary(summary);
+    });
+
+    it("lists the Cognito user pool as a store of personal data", function () {
+        const pool = summary.dataStores.find((d) => d.kind.startsWith("Cognito user pool"));
+        assert.ok(pool, JSON.stringify(summary.dataStores.map((d) => d.kind)));
+        assert.match(pool.kind, /personal data/);
+        assert.match(text, /Cognito user pool \(personal data; MFA /);
+    });
+
+    it("shows what the internet reaches: the API's ports, its Elastic IP, Cognito; never the data tier", function () {
+        const how = summary.exposure.map((x) => `${x.what}: ${x.how}`);
+        assert.ok(how.some((h) => /^security group appi-api.*: tcp 443 from 0\.0\.0\.0\/0$/.test(h)), how.join("\n"));
+        assert.ok(how.some((h) => /^security group appi-api.*: tcp 4000 from 0\.0\.0\.0\/0$/.test(h)));
+        assert.ok(how.some((h) => /^instance .*: Elastic IP /.test(h)));
+        assert.ok(!how.some((h) => /5432|6379|database/.test(h)), "no database port or database is exposed");
+        assert.match(text, /Exposed to the internet:\n/);
+    });
+
+    it("names who can deploy: each GitHub role with the exact OIDC subjects it trusts", function () {
+        const deploy = summary.deployers.find((d) => /github-deploy$/.test(d.role));
+        assert.ok(deploy, JSON.stringify(summary.deployers));
+        assert.deepEqual(deploy.subjects, ["repo:marczenn/rento:ref:refs/heads/main"]);
+        assert.ok(summary.deployers.every((d) => d.subjects.every((s) => s.startsWith("repo:marczenn/rento:"))));
+        assert.match(text, /Who can deploy \(GitHub OIDC subjects each role trusts\):\n {2}appi-dev-github-/);
+    });
+
+    it("says which prod-only rules do not apply in dev", function () {
+        for (const id of ["rds-multi-az", "rds-deletion-protection", "cognito-deletion-protection"]) assert.ok(summary.prodOnlyRules.includes(id), id);
+        assert.ok(!summary.prodOnlyRules.includes("rds-instance-encrypted-cmk"), "an everywhere rule is not prod-only");
+        assert.match(text.replace(/\n/g, " "), /Not applicable in dev \(prod-only rules\): .*rds-multi-az/);
+    });
+
+    it("heads the plan with the evidence: date, commit, pack version, thresholds", function () {
+        assert.match(text, /^Evidence: planned \d{4}-\d\d-\d\dT[\d:.]+Z; commit [0-9a-f]{12}.*; policy pack \d+\.\d+\.\d+\n/);
+        assert.match(text.replace(/\n/g, " "), / Thresholds: regions ap-northeast-1.*; backups >= 14 days; logs >= 365 days; TLS >= TLSv1\.3; fail on mandatory /);
+        for (const line of text.split("\n")) assert.ok(line.length <= 100 || /^ {4,}\d+ {2}/.test(line), `${line.length}: ${line}`);
+    });
+});
+
+describe("SARIF from the planned program points at the declaring line", function () {
+    this.timeout(120_000);
+    it("each result's file and line is where the program declares the resource (or its component)", async function () {
+        const fs = await import("fs");
+        const path = await import("path");
+        const { planStack } = await import("../../plan/run");
+        const { rules } = await import("../../policies/rules");
+        const { checkPlannedStack } = await import("../../policies/runners/offline");
+        const { resolveConfig } = await import("../../policies/core/config");
+        const { toSarif } = await import("../../policies/report/sarif");
+        // Only Osaka allowed: every Tokyo resource fails region-allowed, so every resource has a result.
+        const report = checkPlannedStack(await planStack("dev"), { rules, config: resolveConfig({ allowedRegions: ["ap-northeast-3"] }) });
+        const results = toSarif(report).runs[0].results!;
+        assert.ok(results.length > 50, String(results.length));
+        const root = path.resolve(__dirname, "..", "..");
+        const files = new Set<string>();
+        for (const result of results) {
+            const loc = result.locations![0].physicalLocation!;
+            const uri = loc.artifactLocation!.uri!;
+            const urn = result.locations![0].logicalLocations![0].fullyQualifiedName!;
+            // The stack itself has no declaring line in the program; providers do (from the SDK stack trace).
+            if (/::pulumi:pulumi:Stack::/.test(urn) || urn.startsWith("stack:")) {
+                assert.equal(uri, "Pulumi.dev.yaml");
+                continue;
+            }
+            assert.match(uri, /^(index|components\/[a-z-]+)\.ts$/, `${result.ruleId} ${result.locations![0].logicalLocations![0].fullyQualifiedName}: ${uri}`);
+            // The declaring statement: `new aws.x.Y(` on that line, or a few lines below it (`cidrs.map(\n (c) =>\n new ...`).
+            const lines = fs.readFileSync(path.join(root, uri), "utf8").split("\n");
+            const around = lines.slice(loc.region!.startLine! - 1, loc.region!.startLine! + 3).join("\n");
+            assert.match(around, /\bnew [A-Za-z0-9.]+\(/, `${uri}:${loc.region!.startLine}: ${around}`);
+            files.add(uri);
+        }
+        assert.ok(files.has("components/database.ts") && files.has("components/network.ts"), [...files].join(", "));
+        const db = results.find((r) => r.locations![0].logicalLocations![0].fullyQualifiedName!.endsWith("aws:rds/instance:Instance::appi-dev-postgres") || /rds\/instance:Instance::/.test(r.locations![0].logicalLocations![0].fullyQualifiedName!));
+        assert.equal(db?.locations![0].physicalLocation!.artifactLocation!.uri, "components/database.ts");
+    });
+});

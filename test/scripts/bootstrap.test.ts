@@ -133,3 +133,14 @@ describe("scripts/bootstrap.sh (stand-in aws and pulumi CLIs)", function () {
         assert.equal(bootstrap(["--help"], {}, "help").status, 0);
     });
 });
+
+describe("shell scripts", function () {
+    it("pass shellcheck (GitHub's runners have it; skipped, visibly, where it is not installed)", function () {
+        const which = spawnSync("bash", ["-c", "command -v shellcheck"], { encoding: "utf8" });
+        if (which.status !== 0) this.skip();
+        const scripts = fs.readdirSync(path.join(ROOT, "scripts")).filter((f) => f.endsWith(".sh")).map((f) => path.join(ROOT, "scripts", f));
+        assert.ok(scripts.length >= 4, scripts.join(", "));
+        const r = spawnSync("shellcheck", scripts, { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+    });
+});

@@ -1,6 +1,7 @@
 // A small IAM policy evaluator for tests: explicit Deny wins, then any Allow, else denied. It
 // supports what our policies use: Action/NotAction, Resource/NotResource (with * and ? wildcards),
-// and the condition operators StringEquals, StringNotEquals, StringLike, ArnLike and Null. It lets a
+// and the condition operators StringEquals, StringNotEquals(IfExists), StringLike, ArnLike, Bool and Null
+// (Principal is not evaluated: pass the statements that apply to the caller). It lets a
 // test ask "may this role do X?" for the passing, failing and attacker's cases instead of
 // comparing JSON. An operator it does not know throws, so a policy it cannot judge never passes.
 
@@ -21,7 +22,11 @@ function conditionHolds(condition: Record<string, Record<string, unknown>> | und
                     if (actual === undefined || !values.includes(actual)) return false;
                     break;
                 case "StringNotEquals":
+                case "StringNotEqualsIfExists":
                     if (actual !== undefined && values.includes(actual)) return false;
+                    break;
+                case "Bool":
+                    if (actual === undefined || !values.includes(actual)) return false;
                     break;
                 case "StringLike":
                 case "ArnLike":

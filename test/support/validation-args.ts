@@ -46,6 +46,8 @@ export interface ViewOptions {
     protect?: boolean;
     /** Physical id, as a state or the mocks would record it. */
     id?: string;
+    /** URNs each property was computed from (CrossGuard's propertyDependencies). */
+    dependsOn?: Record<string, string[]>;
 }
 
 let counter = 0;
@@ -67,6 +69,9 @@ export function createResourceValidationArgs<C extends ResourceClass>(cls: C, pr
         provider,
         isProvider,
         options: options.protect === undefined ? undefined : { protect: options.protect },
+        // With recorded outputs, the props given are what the program declared (provenance, as the runners record it).
+        ...(options.outputs === undefined ? {} : { inputs: Object.fromEntries(Object.keys(props as object).map((k) => [k, normalised[k]])) }),
+        ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
         ...(options.id === undefined ? {} : { id: options.id }),
     };
 }

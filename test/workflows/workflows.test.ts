@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { validateWorkflow } from "@action-validator/core";
+import { COMPLIANCE_METRIC_NAMESPACE } from "../../components/github-oidc";
 
 const DIR = path.join(__dirname, "..", "..", ".github", "workflows");
 const FILES = ["preview.yml", "deploy.yml", "migrate.yml", "drift-audit.yml"];
@@ -66,6 +67,9 @@ describe("GitHub Actions workflows", function () {
                     assert.deepEqual(step.with, { "pulumi-version-file": ".pulumi.version" }, `${file}:${name} must install the CLI from .pulumi.version`);
                 }
                 assert.doesNotMatch(runs(job), /(^|[;&|\s])pulumi (preview|up)\b/m, `${file}:${name}: call scripts/pulumi-gate.sh, not pulumi preview/up`);
+                if (/(^|[;&|\s])(pulumi |scripts\/(pulumi-gate|drift-audit)\.sh)/m.test(runs(job))) {
+                    assert.ok(steps(job).some((s) => s.uses?.startsWith("pulumi/actions@")), `${file}:${name} runs pulumi without installing the pinned CLI`);
+                }
             }
         });
     }
@@ -148,7 +152,8 @@ describe("GitHub Actions workflows", function () {
             assert.deepEqual(uploads.map((s) => s.with!.category), [`appi-plan-${stack}`, `appi-state-${stack}`]);
             assert.deepEqual(uploads.map((s) => s.with!.sarif_file), [`sarif/plan-${stack}.sarif`, `sarif/state-${stack}.sarif`]);
             for (const u of uploads) assert.match(u.if!, /always\(\)/);
-            assert.match(runs(job), /--format markdown >> "\$GITHUB_STEP_SUMMARY"/);
+            assert.match(runs(job), /check -- --stack "\$STACK" --format markdown >> "\$GITHUB_STEP_SUMMARY"/);
+            assert.match(runs(job), /audit -- "state-\$STACK\.json" --format markdown >> "\$GITHUB_STEP_SUMMARY"/);
         }
         // The categories match the preview's, so code scanning compares a pull request with main.
         const preview = load("preview.yml").doc.jobs.preview;
@@ -198,22 +203,38 @@ describe("GitHub Actions workflows", function () {
         assert.match(doc.env.PROD_PROJECT, /appi-prod-db-migrate/);
     });
 
-    describe("the migration step's script (run against a stand-in aws CLI)", function () {
+    it("migrate bundles the tasks at the deployed commit and runs them through scripts/migrate-build.sh, in both jobs", function () {
         const { doc } = load("migrate.yml");
-        const step = steps(doc.jobs["migrate-dev"]).find((s) => /start-build/.test(s.run ?? ""))!;
+        for (const [name, project] of [["migrate-dev", "$DEV_PROJECT"], ["migrate-prod", "$PROD_PROJECT"]]) {
+            const all = steps(doc.jobs[name]);
+            const bundle = all.findIndex((s) => /npm run build:db-tasks/.test(s.run ?? "") && /zip -qrX \.\.\/db-tasks\.zip \./.test(s.run ?? ""));
+            const run = all.findIndex((s) => s.run === `scripts/migrate-build.sh "${project}" build/db-tasks.zip`);
+            assert.ok(bundle >= 0 && run > bundle, name);
+            assert.ok(all.indexOf(awsLogin(doc.jobs[name])!) > bundle, `${name}: AWS credentials only after npm ci and the bundle build`);
+            assert.doesNotMatch(runs(doc.jobs[name]), /start-build|put-object/, `${name}: AWS calls live in the script`);
+        }
+    });
+
+    describe("scripts/migrate-build.sh (run against a stand-in aws CLI)", function () {
+        const SCRIPT = path.join(ROOT, "scripts", "migrate-build.sh");
         let dir: string;
+        let bundle: string;
 
         before(function () {
-            dir = fs.mkdtempSync(path.join(os.tmpdir(), "migrate-wf-"));
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "migrate-build-"));
+            bundle = path.join(dir, "db-tasks.zip");
+            fs.writeFileSync(bundle, "PK fake zip");
             // Answers like the AWS CLI with --output text; build statuses come from $STATUSES, one per poll.
             fs.writeFileSync(path.join(dir, "aws"), `#!/usr/bin/env bash
 echo "$*" >> "$CALLS"
 case "$1 $2" in
+  "codebuild batch-get-projects") echo "\${LOCATION-appi-dev-db-tasks-123456789012/db-tasks/bundle.zip}" ;;
+  "s3api put-object") echo "\${VERSION-v3HL4kqtJlcpXroDTDmJ.rmSp}" ;;
   "codebuild start-build") echo "appi-dev-db-migrate:build-1" ;;
   "codebuild batch-get-builds")
-    n=$(wc -l < "$CALLS"); set -- $STATUSES
-    i=$(( n - 2 )); [ $i -ge $# ] && i=$(( $# - 1 ))
-    shift $i; printf '%s\\t%s\\t%s\\n' "$1" /aws/codebuild/appi-dev-db-migrate stream-1 ;;
+    n=$(cat "$CALLS.polls" 2>/dev/null || echo 0); echo $((n + 1)) > "$CALLS.polls"
+    set -- $STATUSES; i=$n; [ $i -ge $# ] && i=$(( $# - 1 )); shift $i
+    printf '%s\\t%s\\t%s\\n' "$1" /aws/codebuild/appi-dev-db-migrate stream-1 ;;
   "logs get-log-events") echo "migrations applied: 3" ;;
   *) echo "unexpected aws call: $*" >&2; exit 2 ;;
 esac
@@ -223,22 +244,27 @@ esac
             fs.rmSync(dir, { recursive: true, force: true });
         });
 
-        function runScript(statuses: string[], name: string) {
+        function runScript(statuses: string[], name: string, env: Record<string, string> = {}, args = ["appi-dev-db-migrate", bundle]) {
             const calls = path.join(dir, `${name}.calls`);
-            const result = spawnSync("bash", ["-c", step.run!], {
+            const result = spawnSync("bash", [SCRIPT, ...args], {
                 encoding: "utf8",
-                env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, CALLS: calls, STATUSES: statuses.join(" "), PROJECT: "appi-dev-db-migrate", SOURCE_VERSION: "0123abc", POLL_SECONDS: "0" },
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, CALLS: calls, STATUSES: statuses.join(" "), POLL_SECONDS: "0", ...env },
             });
-            return { ...result, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
+            return { ...result, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
         }
 
-        it("starts the project at the commit, polls until done and passes on SUCCEEDED", function () {
+        it("uploads the bundle to the project's own source object, starts the build on that exact version, and passes on SUCCEEDED", function () {
             const r = runScript(["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"], "ok");
             assert.equal(r.status, 0, r.stderr);
-            assert.equal(r.calls[0], "codebuild start-build --project-name appi-dev-db-migrate --source-version 0123abc --query build.id --output text");
+            assert.deepEqual(r.calls.slice(0, 3), [
+                "codebuild batch-get-projects --names appi-dev-db-migrate --query projects[0].source.location --output text",
+                `s3api put-object --bucket appi-dev-db-tasks-123456789012 --key db-tasks/bundle.zip --body ${bundle} --query VersionId --output text`,
+                "codebuild start-build --project-name appi-dev-db-migrate --source-version v3HL4kqtJlcpXroDTDmJ.rmSp --query build.id --output text",
+            ]);
             assert.equal(r.calls.filter((c) => c.startsWith("codebuild batch-get-builds --ids appi-dev-db-migrate:build-1")).length, 3);
             assert.match(r.stdout, /migrations applied: 3/);
             assert.match(r.stdout, /succeeded/);
+            assert.ok(r.calls.every((c) => !/--buildspec-override|--source-location-override|--source-type-override/.test(c)), "never overrides the project's source or buildspec");
         });
 
         it("fails the job when the build fails, after printing its log", function () {
@@ -248,19 +274,31 @@ esac
             assert.match(r.stdout, /migrations applied: 3/);
         });
 
+        it("refuses to start a build on an unpinned source (no version id) or a project without an S3 bundle source", function () {
+            const unversioned = runScript(["SUCCEEDED"], "unversioned", { VERSION: "None" });
+            assert.equal(unversioned.status, 1);
+            assert.match(unversioned.stdout, /no version id/);
+            assert.ok(!unversioned.calls.some((c) => c.includes("start-build")));
+            const github = runScript(["SUCCEEDED"], "github", { LOCATION: "https://github.com/marczenn/rento.git" });
+            assert.equal(github.status, 1);
+            assert.ok(!github.calls.some((c) => c.includes("put-object") || c.includes("start-build")));
+        });
+
         it("fails when the build cannot be started or followed", function () {
             const failing = path.join(dir, "fail-bin");
             fs.mkdirSync(failing, { recursive: true });
             fs.writeFileSync(path.join(failing, "aws"), "#!/usr/bin/env bash\necho 'An error occurred (ResourceNotFoundException)' >&2\nexit 254\n", { mode: 0o755 });
-            const refused = spawnSync("bash", ["-c", step.run!], { encoding: "utf8", env: { ...process.env, PATH: `${failing}:${process.env.PATH}`, PROJECT: "nope", SOURCE_VERSION: "x", POLL_SECONDS: "0" } });
+            const refused = spawnSync("bash", [SCRIPT, "nope", bundle], { encoding: "utf8", env: { ...process.env, PATH: `${failing}:${process.env.PATH}`, POLL_SECONDS: "0" } });
             assert.notEqual(refused.status, 0);
             assert.doesNotMatch(refused.stdout, /Started|succeeded/);
         });
 
-        it("runs the same script in the prod job", function () {
-            const prodStep = steps(doc.jobs["migrate-prod"]).find((s) => /start-build/.test(s.run ?? ""))!;
-            assert.equal(prodStep.run, step.run);
-            assert.equal(prodStep.env!.PROJECT, "${{ env.PROD_PROJECT }}");
+        it("refuses a missing bundle or a malformed project name with exit 2, before any AWS call", function () {
+            for (const args of [["appi-dev-db-migrate", path.join(dir, "missing.zip")], ["appi dev; id", bundle], ["appi-dev-db-migrate"]]) {
+                const r = runScript(["SUCCEEDED"], `bad-${args.length}-${args[0].length}`, {}, args);
+                assert.equal(r.status, 2, args.join(" "));
+                assert.deepEqual(r.calls, []);
+            }
         });
     });
 
@@ -384,7 +422,8 @@ exit "\${AWS_EXIT:-0}"
             return { ...r, work, calls: read(calls).trim().split("\n").filter(Boolean), summary: read(summary) };
         }
         const metricCall = (stack: string, value: number) =>
-            `aws cloudwatch put-metric-data --namespace APPI/Compliance --metric-name PolicyViolations --dimensions Stack=${stack} --value ${value} --unit Count`;
+            // The namespace the audit role may write to: a rename on either side fails here, not at night in STS.
+            `aws cloudwatch put-metric-data --namespace ${COMPLIANCE_METRIC_NAMESPACE} --metric-name PolicyViolations --dimensions Stack=${stack} --value ${value} --unit Count`;
 
         it("fails loudly on drift: exit 1, the mandatory count published, SARIF for code scanning, the report in the summary", function () {
             const r = drift("drifted", { EXPORT: path.join(FIXTURES, "export-noncompliant.json") });

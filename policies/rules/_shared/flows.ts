@@ -166,6 +166,8 @@ export const FLOWS: readonly FlowSpec[] = [
         ],
     },
     { type: "aws:cloudwatch/metricStream:MetricStream", flows: [target("firehoseArn", "metric stream destination")] },
+    // Private connections: an endpoint's service (com.amazonaws.REGION.svc) and a cross-region endpoint's serviceRegion
+    { type: "aws:ec2/vpcEndpoint:VpcEndpoint", flows: [target("serviceName", "endpoint service"), region("serviceRegion", "endpoint service region")] },
     // Log destinations
     { type: "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", flows: [target("destinationArn", "log subscription destination")] },
     { type: "aws:cloudwatch/logDestination:LogDestination", flows: [target("targetArn", "log destination target")] },
@@ -225,6 +227,14 @@ export function placeTarget(value: string, bare: BareReference, stack: StackView
         if (service === "scheduler" && rest.startsWith("aws-sdk:")) return { kind: "no-region" };
         return { kind: "unknown", message: `${value} names no region, so where it sends data could not be checked` };
     }
+    // AWS service names of VPC endpoints: com.amazonaws.REGION.service (vpce-svc-... names of endpoint services stay local).
+    const service = /^(?:com|cn\.com)\.amazonaws\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\./.exec(value);
+    if (service) return { kind: "region", region: service[1], how: "from the service name" };
+    if (value.startsWith("com.amazonaws.vpce.")) {
+        const m = /^com\.amazonaws\.vpce\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\./.exec(value);
+        return m ? { kind: "region", region: m[1], how: "from the endpoint service name" } : { kind: "no-region" };
+    }
+    if (value.startsWith("com.amazonaws.")) return { kind: "unknown", message: `service ${value} names no region, so where it sends data could not be checked` };
     const host = hostOf(value);
     if (host) {
         if (!isAwsHost(host)) return { kind: "outside-aws", host };

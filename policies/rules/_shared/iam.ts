@@ -11,6 +11,8 @@ export interface PolicyStatement {
     principals: Record<string, PropValue[]>;
     /** Operator (e.g. StringEquals) to condition key (lower-cased) to values. */
     conditions: Record<string, Record<string, PropValue[]>>;
+    /** The statement names NotPrincipal: with Allow, everyone except the listed principals. */
+    notPrincipal: boolean;
 }
 
 function list(value: PropValue): PropValue[] {
@@ -60,7 +62,7 @@ export function parsePolicyDocument(value: PropValue, path: string): PolicyState
             return typeof v === "string" ? v : String(v);
         });
         const effect = known(st.Effect, `${path}.Statement[${i}].Effect`);
-        return { effect: typeof effect === "string" ? effect : "Allow", actions, principals, conditions };
+        return { effect: typeof effect === "string" ? effect : "Allow", actions, principals, conditions, notPrincipal: st.NotPrincipal !== undefined };
     });
 }
 
@@ -75,3 +77,67 @@ export function conditionValues(statement: PolicyStatement, key: string, operato
     return out;
 }
 
+
+// ---- Who a resource policy lets in -------------------------------------------------
+
+/**
+ * Condition keys that tie a grant to callers the owner chose (an account, an
+ * organisation, a source resource, a VPC or endpoint). aws:SourceIp is judged
+ * separately: only private ranges restrict (a public range is still the internet).
+ */
+const RESTRICTING_KEYS = new Set(
+    [
+        "aws:SourceArn",
+        "aws:SourceAccount",
+        "aws:SourceOwner",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:userid",
+        "aws:username",
+        "kms:CallerAccount",
+        "sns:Endpoint",
+    ].map((k) => k.toLowerCase()),
+);
+
+/** Operators that require the key to be present and to match: the ...IfExists forms, Not... forms and Null let callers without the key in. */
+const MATCHING_OPERATORS = /^(ForAnyValue:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/i;
+
+/**
+ * A value that does not pin the caller: any wildcard, except in the resource part of an
+ * ARN whose account is concrete ("arn:aws:sns:ap-northeast-1:123456789012:*" still pins the account).
+ */
+function isWildcardValue(value: string): boolean {
+    if (!/[*?]/.test(value)) return false;
+    const arn = /^arn:[^:]*:[^:]*:[^:]*:([^:]*):/.exec(value);
+    return !(arn && /^\d{12}$/.test(arn[1]));
+}
+
+/** Why a statement's conditions restrict its callers, or undefined when they do not. */
+export function restrictingCondition(statement: PolicyStatement, isPublicCidr: (cidr: string) => boolean): string | undefined {
+    for (const [operator, keys] of Object.entries(statement.conditions)) {
+        for (const [key, values] of Object.entries(keys)) {
+            const strings = values.map((v) => known(v, `Condition.${operator}.${key}`)).filter((v): v is string => typeof v === "string");
+            if (!strings.length) continue;
+            if (RESTRICTING_KEYS.has(key) && MATCHING_OPERATORS.test(operator) && !strings.some(isWildcardValue)) return `${operator} ${key}`;
+            if (key === "aws:sourceip" && /^IpAddress$/i.test(operator) && !strings.some(isPublicCidr)) return `${operator} ${key} (private ranges)`;
+        }
+    }
+    return undefined;
+}
+
+/** True when an Allow statement lets in everyone: Principal "*", {"AWS": "*"} (or a list holding it), or NotPrincipal. */
+export function grantsEveryone(statement: PolicyStatement): boolean {
+    if (statement.effect !== "Allow") return false;
+    if (statement.notPrincipal) return true;
+    for (const [type, values] of Object.entries(statement.principals)) {
+        if (type !== "*" && type !== "AWS" && type !== "CanonicalUser") continue;
+        if (values.some((v) => known(v, `Principal.${type}`) === "*")) return true;
+    }
+    return false;
+}

@@ -1,7 +1,7 @@
 // Telling a customer-managed KMS key from an AWS-managed one (alias/aws/*).
 import { read } from "../../core/props";
 import { resolveOfType } from "../../core/stack-view";
-import { PropValue, Props, StackView } from "../../core/types";
+import { PropValue, Props, ResourceView, StackView } from "../../core/types";
 
 export const KMS_KEY = "aws:kms/key:Key";
 export const KMS_ALIAS = "aws:kms/alias:Alias";
@@ -37,4 +37,80 @@ export function cmkProblem(what: string, key: KeyKind, property: string): string
     if (key.kind === "customer-managed") return undefined;
     if (key.kind === "aws-managed") return `${what} is encrypted with the AWS-managed key ${key.ref}; set ${property} to a customer-managed KMS key`;
     return `${what} sets no ${property}, so it uses an AWS-managed key; set ${property} to a customer-managed KMS key`;
+}
+
+/**
+ * Whether a key reference provably names a customer-managed key:
+ * - `customer-managed`: a key created in this stack (by id, ARN or key id), an alias in this stack whose
+ *   target is such a key, or a key listed in the pack config's `externalKmsKeys`;
+ * - `aws-managed`: an `alias/aws/*` alias (or an alias in the stack pointing at one);
+ * - `unproven`: anything else (a literal ARN of a key nobody can see, an alias of an unknown target):
+ *   it may be the AWS-managed default, so it does not count.
+ */
+export type KeyProof =
+    | { kind: "customer-managed"; ref: string; how: "key in this stack" | "alias in this stack" | "externalKmsKeys" }
+    | { kind: "aws-managed"; ref: string }
+    | { kind: "unproven"; ref: string; why: string };
+
+const externalSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NO_EXTERNAL: ReadonlySet<string> = new Set();
+
+/** The config's external keys as a set (built once per config list), each also by its key id / alias name. */
+function externalKeys(list: readonly string[] | undefined): ReadonlySet<string> {
+    if (!list || !list.length) return NO_EXTERNAL;
+    let set = externalSets.get(list);
+    if (!set) {
+        const all = new Set<string>();
+        for (const ref of list) {
+            all.add(ref);
+            const short = shortForm(ref);
+            if (short !== ref) all.add(short);
+        }
+        externalSets.set(list, (set = all));
+    }
+    return set;
+}
+
+/** `arn:aws:kms:r:acct:key/<id>` -> `<id>`; `arn:aws:kms:r:acct:alias/<name>` -> `alias/<name>`; anything else as it is. */
+export function shortForm(ref: string): string {
+    if (!ref.startsWith("arn:")) return ref;
+    const key = ref.indexOf(":key/");
+    if (key >= 0) return ref.slice(key + 5);
+    const alias = ref.indexOf(":alias/");
+    return alias >= 0 ? ref.slice(alias + 1) : ref;
+}
+
+function stackKey(stack: StackView, ref: string): ResourceView | undefined {
+    return resolveOfType(stack, ref, [KMS_KEY]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_KEY]) : undefined);
+}
+
+function stackAlias(stack: StackView, ref: string): ResourceView | undefined {
+    return resolveOfType(stack, ref, [KMS_ALIAS]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_ALIAS]) : undefined);
+}
+
+/** Classifies a known key reference (see KeyProof). Throws CannotCheckError when an alias's target is not known. */
+export function proveKey(ref: string, stack: StackView, external: readonly string[] | undefined): KeyProof {
+    if (isAwsManagedAlias(ref)) return { kind: "aws-managed", ref };
+    const listed = externalKeys(external);
+    if (listed.has(ref) || listed.has(shortForm(ref))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
+    if (stackKey(stack, ref)) return { kind: "customer-managed", ref, how: "key in this stack" };
+    const alias = stackAlias(stack, ref);
+    if (alias) {
+        const target = read(alias.props, "targetKeyId");
+        if (typeof target === "string") {
+            if (isAwsManagedAlias(target)) return { kind: "aws-managed", ref };
+            if (stackKey(stack, target) || listed.has(target) || listed.has(shortForm(target))) return { kind: "customer-managed", ref, how: "alias in this stack" };
+            return { kind: "unproven", ref, why: `alias ${alias.name} targets ${target}, which is neither a key in this stack nor listed in externalKmsKeys` };
+        }
+        if (alias.dependsOn?.targetKeyId?.some((urn) => resolveOfType(stack, urn, [KMS_KEY]))) return { kind: "customer-managed", ref, how: "alias in this stack" };
+        return { kind: "unproven", ref, why: `alias ${alias.name} has no known targetKeyId` };
+    }
+    return { kind: "unproven", ref, why: "it is neither a KMS key or alias created in this stack nor listed in the pack config's externalKmsKeys, so it may be an AWS-managed key" };
+}
+
+/** During preview: an unknown key value is proven only when its property was computed from a KMS key or alias in this stack. */
+export function provenByDependency(resource: ResourceView, topLevelProp: string, stack: StackView): boolean {
+    const urns = resource.dependsOn?.[topLevelProp];
+    if (!urns || !urns.length) return false;
+    return urns.some((urn) => resolveOfType(stack, urn, [KMS_KEY, KMS_ALIAS]) !== undefined);
 }

@@ -18,7 +18,7 @@ export function isPostgres(engine: string | undefined): boolean {
 const parsedParameters = new WeakMap<Props, ReadonlyMap<string, string | undefined>>();
 
 /** Parameter name (lower-cased) to value. Throws, and remembers nothing, when the group's parameters cannot be read. */
-function parametersOf(groupProps: Props): ReadonlyMap<string, string | undefined> {
+export function parametersOf(groupProps: Props): ReadonlyMap<string, string | undefined> {
     let parameters = parsedParameters.get(groupProps);
     if (parameters === undefined) {
         const parsed = new Map<string, string | undefined>();

@@ -543,6 +543,8 @@ const ENTRIES: readonly StoreEntry[] = [
 export interface ParsedPath {
     text: string;
     segments: readonly { name: string; each: boolean }[];
+    /** The names alone, for `read` on a path without lists. */
+    names: readonly string[];
 }
 
 export function parsePath(text: string): ParsedPath {
@@ -552,7 +554,7 @@ export function parsePath(text: string): ParsedPath {
         if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) throw new Error(`stores catalogue: bad path segment "${part}" in "${text}"`);
         return { name, each };
     });
-    return { text, segments };
+    return { text, segments, names: segments.map((s) => s.name) };
 }
 
 const parsed = new Map<string, ParsedPath>();

@@ -22,6 +22,22 @@ function hasOwnTag(tags: Props | undefined): tags is Props {
     return tags !== undefined && Object.prototype.propertyIsEnumerable.call(tags, TAG);
 }
 
+/**
+ * The provider's default tags. The engine records provider settings as strings, an object
+ * setting JSON-encoded (`defaultTags: "{\"tags\":{...}}"` in state and in CrossGuard's
+ * provider props), so both spellings are read.
+ */
+function providerDefaultTags(providerProps: Props): Props | undefined {
+    const raw = providerProps.defaultTags;
+    if (typeof raw !== "string") return readObject(providerProps, "defaultTags.tags");
+    try {
+        const tags = (JSON.parse(raw) as { tags?: unknown } | null)?.tags;
+        return tags !== null && typeof tags === "object" && !Array.isArray(tags) ? (tags as Props) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 export const dataClassificationTag = defineResourceRule({
     id: "data-classification-tag",
     title: "Data stores say what class of data they hold",
@@ -38,7 +54,7 @@ export const dataClassificationTag = defineResourceRule({
         // the same answer as merging copies of the three maps, without the copies.)
         const tagsAll = readObject(resource.props, "tagsAll");
         const tags = readObject(resource.props, "tags");
-        const defaultTags = resource.provider ? readObject(resource.provider.props, "defaultTags.tags") : undefined;
+        const defaultTags = resource.provider ? providerDefaultTags(resource.provider.props) : undefined;
         const own = hasOwnTag(tags) ? tags[TAG] : hasOwnTag(tagsAll) ? tagsAll[TAG] : undefined;
         const value = known(own ?? (hasOwnTag(defaultTags) ? defaultTags[TAG] : undefined), `tags.${TAG}`);
         return failIf([(typeof value !== "string" || value.trim() === "") && `no ${TAG} tag`]);

@@ -111,6 +111,12 @@ describe("advisory rules: tagging, Cognito, S3, secrets", () => {
         const tagged = view(aws.Provider, { region: "ap-northeast-1", defaultTags: { tags: { DataClassification: "personal" } } }, { name: "tagged" });
         assertCompliant(runRule(dataClassificationTag, view(aws.s3.Bucket, {}, { provider: tagged })));
         assertCannotCheck(runRule(dataClassificationTag, view(aws.s3.Bucket, { tags: { DataClassification: UNKNOWN } })));
+        // As the engine records provider settings (state, CrossGuard): an object setting JSON-encoded.
+        const recorded = { ...tagged, props: { region: "ap-northeast-1", defaultTags: JSON.stringify({ tags: { DataClassification: "personal" } }) } };
+        assertCompliant(runRule(dataClassificationTag, view(aws.s3.Bucket, {}, { provider: recorded })));
+        const otherTags = { ...tagged, props: { defaultTags: JSON.stringify({ tags: { Project: "appi" } }) } };
+        assertViolation(runRule(dataClassificationTag, view(aws.s3.Bucket, {}, { provider: otherTags })), /no DataClassification tag/);
+        assertViolation(runRule(dataClassificationTag, view(aws.s3.Bucket, {}, { provider: { ...tagged, props: { defaultTags: "{not json" } } })), /no DataClassification tag/);
     });
     it("cognito-mfa: fails OFF (the default), passes ON and OPTIONAL", () => {
         assertViolation(runRule(cognitoMfa, view(aws.cognito.UserPool, {})), /OFF/);

@@ -213,6 +213,15 @@ describe("rule data-flows-in-allowed-regions: subscriptions, targets, streams, l
     });
 });
 
+describe("rule data-flows-in-allowed-regions: VPC endpoints", () => {
+    it("fails an endpoint to a service in another region (cross-region PrivateLink), passes the program's Tokyo endpoints", () => {
+        assertCompliant(runRule(rule, view(aws.ec2.VpcEndpoint, { vpcId: "vpc-1", serviceName: "com.amazonaws.ap-northeast-1.kms", vpcEndpointType: "Interface" })));
+        assertViolation(runRule(rule, view(aws.ec2.VpcEndpoint, { vpcId: "vpc-1", serviceName: "com.amazonaws.us-east-1.s3", vpcEndpointType: "Gateway" })), /from the service name/);
+        assertViolation(runRule(rule, view(aws.ec2.VpcEndpoint, { vpcId: "vpc-1", serviceName: "com.amazonaws.vpce.eu-west-1.vpce-svc-0123", serviceRegion: "eu-west-1" })), /eu-west-1/);
+        assertCannotCheck(runRule(rule, view(aws.ec2.VpcEndpoint, { vpcId: "vpc-1", serviceName: UNKNOWN })));
+    });
+});
+
 describe("data flow placement", () => {
     const stack = stackOf([]);
     it("reads regions from ARNs and endpoints, treats global services and same-region names as placing no data", () => {

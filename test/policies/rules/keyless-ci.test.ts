@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import { githubOidcTrustPinned } from "../../../policies/rules/iam/github-oidc-trust-pinned";
+import { codebuildNoStoredCredentials } from "../../../policies/rules/codebuild/codebuild-no-stored-credentials";
 import { createResourceValidationArgs as view, runRule, UNKNOWN } from "../../support/validation-args";
 import { assertCannotCheck, assertCompliant, assertNotApplicable, assertViolation } from "./assert-outcome";
 
@@ -64,5 +65,43 @@ describe("rule github-oidc-trust-pinned", () => {
     });
     it("rejects a trust policy that is not JSON with a clear error", () => {
         assert.throws(() => runRule(githubOidcTrustPinned, view(aws.iam.Role, { assumeRolePolicy: "{not json" })), /assumeRolePolicy is not valid JSON/);
+    });
+});
+
+describe("rule codebuild-no-stored-credentials", () => {
+    const env = { computeType: "BUILD_GENERAL1_SMALL", image: "aws/codebuild/amazonlinux-x86_64-standard:5.0", type: "LINUX_CONTAINER" };
+    const project = (extra: Partial<aws.codebuild.ProjectArgs> = {}, variables: { name: string; value: string; type?: string }[] = []) =>
+        view(aws.codebuild.Project, {
+            serviceRole: "arn:aws:iam::123456789012:role/build",
+            artifacts: { type: "NO_ARTIFACTS" },
+            source: { type: "S3", location: "appi-prod-db-tasks-123456789012/db-tasks/bundle.zip" },
+            environment: { ...env, environmentVariables: variables },
+            ...(extra as object),
+        });
+
+    it("passes an S3 bundle source, connection facts in plaintext and credentials from Secrets Manager or Parameter Store", () => {
+        assertCompliant(runRule(codebuildNoStoredCredentials, project({}, [
+            { name: "DB_PROXY_ENDPOINT", value: "appi.proxy-abc.ap-northeast-1.rds.amazonaws.com" },
+            { name: "DB_USER", value: "migrator", type: "PLAINTEXT" },
+            { name: "DB_PASSWORD", value: "prod/db/password", type: "SECRETS_MANAGER" },
+            { name: "API_TOKEN", value: "/appi/api-token", type: "PARAMETER_STORE" },
+        ])));
+        assertCompliant(runRule(codebuildNoStoredCredentials, project({ source: { type: "GITHUB", location: "https://github.com/acme/appi-infra.git" } })));
+    });
+    it("fails a credential-named variable in plaintext, also when the type is left to its PLAINTEXT default", () => {
+        assertViolation(runRule(codebuildNoStoredCredentials, project({}, [{ name: "DB_PASSWORD", value: "hunter2", type: "PLAINTEXT" }])), /DB_PASSWORD is PLAINTEXT/);
+        assertViolation(runRule(codebuildNoStoredCredentials, project({}, [{ name: "github_token", value: "ghp_x" }])), /github_token is PLAINTEXT/);
+        assertViolation(runRule(codebuildNoStoredCredentials, project({}, [{ name: "AWS_SECRET_ACCESS_KEY", value: "x" }])), /AWS_SECRET_ACCESS_KEY/);
+    });
+    it("fails a token written into the source or a secondary source URL (the attacker's way around the variable check)", () => {
+        assertViolation(runRule(codebuildNoStoredCredentials, project({ source: { type: "GITHUB", location: "https://x-access-token:ghp_abc@github.com/acme/appi-infra.git" } })), /the source location carries a credential/);
+        assertViolation(runRule(codebuildNoStoredCredentials, project({ source: { type: "BITBUCKET", location: "https://ghp_abc@bitbucket.org/acme/appi.git" } })), /credential/);
+        assertViolation(
+            runRule(codebuildNoStoredCredentials, project({ secondarySources: [{ type: "GITHUB", sourceIdentifier: "lib", location: "https://user:pass@github.com/acme/lib.git" }] })),
+            /secondary source 1 location carries a credential/,
+        );
+    });
+    it("cannot check a location that is still unknown in preview", () => {
+        assertCannotCheck(runRule(codebuildNoStoredCredentials, project({ source: { type: "GITHUB", location: UNKNOWN as unknown as string } })));
     });
 });

@@ -33,8 +33,11 @@ describe("the spec's Aurora setup (pii-encryption-database-setup.md)", () => {
     it("passes the mandatory rules once fixed as the APPI spec asks", () => {
         const key = view(aws.kms.Key, { enableKeyRotation: true }, { name: "pii-key", outputs: { arn: "arn:aws:kms:ap-northeast-1:1:key/k-1" } });
         const group = view(aws.rds.ClusterParameterGroup, { name: "pii-aurora16", family: "aurora-postgresql16", parameters: [{ name: "rds.force_ssl", value: "1" }, { name: "ssl_min_protocol_version", value: "TLSv1.3" }] });
-        const fixed = view(aws.rds.Cluster, { engine: "aurora-postgresql", storageEncrypted: true, kmsKeyId: "arn:aws:kms:ap-northeast-1:1:key/k-1", backupRetentionPeriod: 14, dbClusterParameterGroupName: "pii-aurora16" }, { name: "pii-database-cluster" });
-        const after = evaluate(rules, stackOf([fixed, instance, sgRule, key, group], "prod"), resolveConfig({}));
+        // In isolated subnets (issue 10: a cluster with no subnet group lands in the default VPC).
+        const subnet = view(aws.ec2.Subnet, { vpcId: "vpc-1", cidrBlock: "10.0.1.0/24", mapPublicIpOnLaunch: false }, { name: "pii-data-a", id: "subnet-a" });
+        const subnets = view(aws.rds.SubnetGroup, { name: "pii-db-subnets", subnetIds: ["subnet-a"] }, { name: "pii-db-subnets" });
+        const fixed = view(aws.rds.Cluster, { engine: "aurora-postgresql", storageEncrypted: true, kmsKeyId: "arn:aws:kms:ap-northeast-1:1:key/k-1", backupRetentionPeriod: 14, dbClusterParameterGroupName: "pii-aurora16", dbSubnetGroupName: "pii-db-subnets" }, { name: "pii-database-cluster" });
+        const after = evaluate(rules, stackOf([fixed, instance, sgRule, key, group, subnet, subnets], "prod"), resolveConfig({}));
         assert.deepEqual(failed(after, "mandatory"), []);
         assert.ok(after.every((f) => f.outcome.kind !== "cannot-check"), JSON.stringify(after.filter((f) => f.outcome.kind === "cannot-check")));
     });

@@ -1,19 +1,18 @@
 // Starts the pack exactly as the Pulumi engine does (run-policy-pack with the
-// pack dir as cwd; it type-checks the pack with ts-node, then prints its port)
-// and drives it over the Analyzer gRPC interface, so the pack is proven without the CLI.
+// pack dir as cwd; it loads the compiled bundle policies/bin/index.js, then prints
+// its port) and drives it over the Analyzer gRPC interface, so the pack is proven
+// without the CLI. test/policies/pack keeps the bundle in step with the sources.
 import assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
-import * as readline from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { StartedPack, startPack } from "../../../scripts/pack-process";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const PACK_DIR = path.join(ROOT, "policies");
-const RUN_POLICY_PACK = path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const { EnforcementLevel } = analyzerPb;
 
@@ -69,6 +68,7 @@ const COMPLIANT_CLUSTER = {
     kmsKeyId: KEY_ARN,
     backupRetentionPeriod: 14,
     dbClusterParameterGroupName: "appi-aurora-pg16-tls13",
+    dbSubnetGroupName: "appi-data-subnets",
     deletionProtection: true,
     iamDatabaseAuthenticationEnabled: true,
     enabledCloudwatchLogsExports: ["postgresql"],
@@ -98,32 +98,20 @@ const COMPLIANT_INSTANCE = {
 const SPEC_CLUSTER = { engine: "aurora-postgresql", storageEncrypted: true, kmsKeyId: "alias/aws/rds", backupRetentionPeriod: 7 };
 
 describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", function () {
-    // ts-node type-checks the whole pack on start: tens of seconds on a busy machine, once per suite.
-    this.timeout(180_000);
-    let child: ChildProcess;
+    this.timeout(60_000);
+    let pack: StartedPack;
     let client: analyzerGrpc.AnalyzerClient;
     let stderr = "";
 
     before(async () => {
-        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TS_NODE_")));
-        child = spawn(process.execPath, [RUN_POLICY_PACK, "127.0.0.1:1", PACK_DIR], {
-            cwd: PACK_DIR,
-            env: { ...env, PULUMI_CONFIG: JSON.stringify({ "aws:region": "ap-northeast-1" }), PULUMI_STACK: "prod" },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        child.stderr!.on("data", (d) => (stderr += String(d)));
-        const port = await new Promise<number>((resolve, reject) => {
-            const lines = readline.createInterface({ input: child.stdout! });
-            lines.once("line", (line) => resolve(Number(line.trim())));
-            child.once("exit", (code) => reject(new Error(`policy pack exited with ${code} before printing its port:\n${stderr}`)));
-        });
-        assert.ok(Number.isInteger(port) && port > 0, `first stdout line must be the port, got ${port}`);
-        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        pack = await startPack(PACK_DIR, { env: { PULUMI_CONFIG: JSON.stringify({ "aws:region": "ap-northeast-1" }), PULUMI_STACK: "prod" } });
+        pack.child.stderr!.on("data", (d) => (stderr += String(d)));
+        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure());
     });
 
-    after(() => {
+    after(async () => {
         client?.close();
-        if (child && child.exitCode === null) child.kill("SIGTERM");
+        await pack?.stop();
     });
 
     it("GetAnalyzerInfo lists every policy with its enforcement level and config schema", async () => {
@@ -230,6 +218,6 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
         assert.match(cmk[0].getMessage(), /AWS-managed key/);
         // log-group-retention needs no other resource: Analyze reports it, the stack phase does not repeat it.
         assert.equal(diags.some((d) => d.getPolicyname() === "log-group-retention"), false);
-        assert.equal(child.exitCode, null, "the pack keeps serving");
+        assert.equal(pack.child.exitCode, null, "the pack keeps serving");
     });
 });

@@ -103,7 +103,7 @@ describe("CrossGuard adapter (called directly)", () => {
             assert.equal(p.remediationSteps, rule.remediation);
             assert.match(p.url!, /^https:\/\//);
             assert.ok(p.description.includes(rule.title));
-            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "exceptions", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
+            assert.deepEqual(Object.keys(p.configSchema!.properties).sort(), ["allowedRegions", "dataPorts", "exceptions", "externalKmsKeys", "minBackupRetentionDays", "minLogRetentionDays", "minTlsVersion"]);
             assert.equal(p.framework?.name, "APPI");
             assert.equal(typeof (p as StackValidationPolicy).validateStack, "function");
         }
@@ -180,6 +180,24 @@ describe("CrossGuard adapter (called directly)", () => {
             const { reported, report } = collector();
             await policy.validateStack(stackArgs(things), report);
             assert.deepEqual(reported.map((r) => [r.urn, r.message]), [[urn("test:index:Thing", "lonely"), "target missing is not in this stack"]]);
+        });
+
+        it("stack phase: a pair the rule answers from an index built for an earlier resource is still reported (never lost)", async () => {
+            // Like _shared/references.ts: an index per stack, built on the first resource's check;
+            // the second resource's check reads it without touching the stack again.
+            const indexes = new WeakMap<object, Set<unknown>>();
+            const indexed = defineResourceRule({
+                ...linked,
+                id: "needs-indexed-target",
+                check: (resource, { stack }) => {
+                    let targets = indexes.get(stack);
+                    if (!targets) indexes.set(stack, (targets = new Set(stack.ofType("test:index:Other").map((r) => r.props.id))));
+                    return targets.has(resource.props.target) ? compliant() : fail(`target ${String(resource.props.target)} is not in this stack`);
+                },
+            });
+            const { reported, report } = collector();
+            await resourcePolicy(indexed, {}).validateStack(stackArgs([stackResource("test:index:Thing", "first", { target: "gone" }), ...things]), report);
+            assert.deepEqual(reported.map((r) => r.urn).sort(), [urn("test:index:Thing", "first"), urn("test:index:Thing", "lonely"), urn("test:index:Thing", "untargeted")].sort());
         });
 
         it("stack rules report on the stack", async () => {

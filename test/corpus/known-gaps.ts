@@ -1,0 +1,58 @@
+// What the corpus knows the pack does not (yet) decide as it should, each with the reason.
+// The corpus test fails when a listed gap starts being caught or a listed disagreement
+// stops happening, so this list stays honest: delete the entry when that happens.
+export type RunnerName = "audit" | "offline" | "crossguard";
+
+/** A mutation whose expectation some runners do not meet. */
+export interface KnownGap {
+    mutation: string;
+    /** The runners that miss it (all three when absent). */
+    runners?: RunnerName[];
+    reason: string;
+}
+
+/** A rule on which one runner answers differently from the audit (the reference), for the reason given. */
+export interface KnownDisagreement {
+    rule: string;
+    runner: RunnerName;
+    reason: string;
+}
+
+const SEALED_SECRET =
+    "a stack export holds a secret's ciphertext only: the audit reports the value as could-not-be-checked (advisory, never a pass or a silent fail); CrossGuard and the offline check read the plaintext and decide";
+const OUTPUT_ONLY_KEY =
+    "the audit and the offline check overlay inputs on recorded outputs, so a key AWS filled in (the AWS-managed default) looks declared; CrossGuard's per-resource phase sees inputs only and fails it. Provenance (declared vs recorded) is issue 10 item 2, the stores helper's";
+const COMPUTED_EXPOSURE = "the rule matches 0.0.0.0/0 and ::/0 only; a CIDR that merely contains public addresses (a split range, one public host) is issue 10 item 4, the flows helper's";
+
+export const knownGaps: KnownGap[] = [
+    { mutation: "region/provider-region-secret", runners: ["audit"], reason: SEALED_SECRET },
+    { mutation: "kms/rotation-secret", runners: ["audit"], reason: SEALED_SECRET },
+    { mutation: "rds/backup-secret", runners: ["audit"], reason: SEALED_SECRET },
+    { mutation: "logs/retention-secret", runners: ["audit"], reason: SEALED_SECRET },
+    { mutation: "rds/multi-az-secret", runners: ["audit"], reason: SEALED_SECRET },
+    { mutation: "rds/key-only-in-outputs", runners: ["audit", "offline"], reason: OUTPUT_ONLY_KEY },
+    { mutation: "rds/cluster-default-key", runners: ["audit", "offline"], reason: OUTPUT_ONLY_KEY },
+    {
+        mutation: "dynamodb/table-aws-managed-key",
+        reason: `${OUTPUT_ONLY_KEY}; and here CrossGuard defers the rule to the stack phase (it resolves keys through the stack), which sees outputs, so all three pass an ARN of a key the stack does not create`,
+    },
+    {
+        mutation: "rds/publicly-accessible-only-in-outputs",
+        runners: ["crossguard"],
+        reason: "CrossGuard's per-resource phase judges what the program asks for (inputs); a public flag only AWS recorded is drift that shows in state: the audit and the offline check, which read recorded outputs, catch it",
+    },
+    { mutation: "sg/one-public-host", reason: COMPUTED_EXPOSURE },
+    {
+        mutation: "rds/not-protected-in-pulumi",
+        runners: ["offline"],
+        reason: "the offline check runs the program under Pulumi's mocks, which do not pass resource options (protect) to the runner",
+    },
+];
+
+export const knownDisagreements: KnownDisagreement[] = [
+    {
+        rule: "database-protected-in-pulumi",
+        runner: "crossguard",
+        reason: "the engine always tells CrossGuard whether a resource is protected, and the program does not protect its prod data stores; a stack export omits protect: false and the mocks record no options, so the audit and the offline check cannot see it (they stay silent rather than guess)",
+    },
+];
