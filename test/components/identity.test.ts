@@ -221,7 +221,10 @@ describe("Identity, MigrationRunner and GithubOidc against the APPI policy pack"
             });
             new GithubOidc("github", { namePrefix: "appi-test", repository: "marczenn/rento", deploy: { environment: "prod" }, migrationProjectArn: migrations.projectArn, migrationLogGroupArn: migrations.logGroupArn });
         }, { stack: "prod" });
-        const report = checkPlannedStack({ project: "appi-infra", stack: "prod", config: { "aws:region": "ap-northeast-1" }, resources, outputs: {} }, { rules });
+        // The keys come from outside these components (the Keys component in the program): declared as external.
+        const { resolveConfig } = await import("../../policies/core/config");
+        const config = resolveConfig({ externalKmsKeys: [PII_KEY, PII_L3_KEY, DATA_KEY, LOGS_KEY] });
+        const report = checkPlannedStack({ project: "appi-infra", stack: "prod", config: { "aws:region": "ap-northeast-1" }, resources, outputs: {} }, { rules, config });
         const checked = new Set(report.findings.filter((f) => f.outcome.kind === "compliant").map((f) => f.ruleId));
         // The rules that read these components actually ran (the trust rule on all three roles).
         assert.ok(checked.has("github-oidc-trust-pinned"), [...checked].join(", "));
