@@ -51,6 +51,11 @@ export const knownGaps: KnownGap[] = [
 
 export const knownDisagreements: KnownDisagreement[] = [
     {
+        rule: "store-backups",
+        runner: "crossguard",
+        reason: "a backup retention unknown during preview: the audit and the offline check report store-backups as could-not-be-checked, CrossGuard stays silent on it (rds-instance-backup-retention still reports it unchecked in all three)",
+    },
+    {
         rule: "database-protected-in-pulumi",
         runner: "crossguard",
         reason: "the engine always tells CrossGuard whether a resource is protected, and the program does not protect its prod data stores; a stack export omits protect: false and the mocks record no options, so the audit and the offline check cannot see it (they stay silent rather than guess)",

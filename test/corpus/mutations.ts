@@ -46,6 +46,9 @@ const DATA = "appi:data:Database";
 const CACHE = "appi:data:Cache";
 const FOREIGN_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-0000-4000-8000-abcdefabcdef";
 const TAGS = (s: Stack) => db(s).get("tags") as Record<string, string>;
+// A store added only to exercise another rule (keys, TLS, public access) carries no backup plan, so
+// store-backups (stores hold personal data unless tagged otherwise) would fail it: declare it empty.
+const NO_PERSONAL_DATA = (s: Stack) => ({ ...TAGS(s), "appi:personal-data": "none" });
 
 /** A mutation that sets one property of one of the program's resources. */
 function setProp(id: string, rule: string, expect: Expect, trick: Trick, target: (s: Stack) => Res, path: string, value: unknown, where: "both" | "inputs" | "outputs" = "both"): Mutation {
@@ -350,8 +353,8 @@ export const mutations: Mutation[] = [
     setProp("ebs/extra-device-unencrypted", "ebs-encrypted-cmk|store-encrypted-cmk", "fail", "list-shape", (s) => s.find(EC2), "ebsBlockDevices", [{ deviceName: "/dev/sdf", volumeSize: 100, volumeType: "gp3", encrypted: false }]),
     { id: "ebs/extra-device-cmk", rule: "ebs-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "list-shape", apply: (s) => s.find(EC2).set("ebsBlockDevices", [{ deviceName: "/dev/sdf", volumeSize: 100, volumeType: "gp3", encrypted: true, kmsKeyId: s.keyArn() }]).urn },
     { id: "ebs/volume-no-key", rule: "ebs-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "type", apply: (s) => s.add("aws:ebs/volume:Volume", "appi-scratch", { availabilityZone: "ap-northeast-1a", size: 100, type: "gp3", encrypted: true, tags: TAGS(s) }, { parentType: "appi:api:Api" }).urn },
-    { id: "ebs/volume-cmk", rule: "ebs-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "type", apply: (s) => s.add("aws:ebs/volume:Volume", "appi-scratch", { availabilityZone: "ap-northeast-1a", size: 100, type: "gp3", encrypted: true, kmsKeyId: s.keyArn(), tags: TAGS(s) }, { parentType: "appi:api:Api" }).urn },
-    { id: "s3/bucket-cmk", rule: "s3-bucket-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports").urn },
+    { id: "ebs/volume-cmk", rule: "ebs-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "type", apply: (s) => s.add("aws:ebs/volume:Volume", "appi-scratch", { availabilityZone: "ap-northeast-1a", size: 100, type: "gp3", encrypted: true, kmsKeyId: s.keyArn(), tags: NO_PERSONAL_DATA(s) }, { parentType: "appi:api:Api" }).urn },
+    { id: "s3/bucket-cmk", rule: "s3-bucket-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports", { extra: { tags: NO_PERSONAL_DATA(s) } }).urn },
     { id: "s3/bucket-sse-s3", rule: "s3-bucket-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "value", apply: (s) => addBucket(s, "appi-prod-exports", { sse: { sseAlgorithm: "AES256" } }).urn },
     { id: "s3/bucket-no-sse", rule: "s3-bucket-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports", { sse: null }).urn },
     { id: "s3/bucket-aws-managed-key", rule: "s3-bucket-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "spelling", apply: (s) => addBucket(s, "appi-prod-exports", { sse: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" } }).urn },
@@ -480,7 +483,7 @@ export const mutations: Mutation[] = [
         apply: (s) => {
             const arn = "arn:aws:s3:::appi-prod-exports";
             const statement = { Effect: "Deny", Principal: { AWS: "*" }, Action: ["s3:*"], Resource: [`${arn}/*`, arn], Condition: { BoolIfExists: { "aws:SecureTransport": "false" } } };
-            return addBucket(s, "appi-prod-exports", { tlsPolicy: false, extra: { policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) } }).urn;
+            return addBucket(s, "appi-prod-exports", { tlsPolicy: false, extra: { policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }), tags: NO_PERSONAL_DATA(s) } }).urn;
         },
     },
     { id: "edge/alb-http-forward", rule: "edge-tls-modern", expect: "fail", trick: "type", apply: (s) => addListener(s, { port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP }] }).urn },
@@ -563,7 +566,7 @@ export const mutations: Mutation[] = [
     { id: "sg/default-sg-ingress", rule: "default-security-group-closed", expect: "fail", trick: "list-shape", apply: (s) => s.find("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").set("ingress", [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }]).urn },
     setProp("sg/default-sg-empty-lists", "default-security-group-closed", "pass", "spelling", (s) => s.find("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"), "egress", []),
     { id: "s3/no-public-access-block", rule: "s3-bucket-public-access-blocked|store-private", expect: "fail", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports", { block: false }).urn },
-    { id: "s3/public-access-block-all-four", rule: "s3-bucket-public-access-blocked|store-private", expect: "pass", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports").urn },
+    { id: "s3/public-access-block-all-four", rule: "s3-bucket-public-access-blocked|store-private", expect: "pass", trick: "type", apply: (s) => addBucket(s, "appi-prod-exports", { extra: { tags: NO_PERSONAL_DATA(s) } }).urn },
     { id: "s3/public-access-block-partial", rule: "s3-bucket-public-access-blocked|store-private", expect: "fail", trick: "value", apply: (s) => { const b = addBucket(s, "appi-prod-exports"); s.find("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "appi-prod-exports-block").set("restrictPublicBuckets", false); return b.urn; } },
 
     // ---- exposure: resource policies and invocation ------------------------------------------
