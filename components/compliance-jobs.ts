@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPLIANCE_NAMESPACE } from "../compliance/metric-names";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy } from "./iam";
+import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const COMPLIANCE_SCHEDULES = {
@@ -103,9 +103,7 @@ export class ComplianceJobs extends pulumi.ComponentResource {
                 return JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [
-                        { Sid: "DescribeNetwork", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
-                        { Sid: "NetworkInterfacesInOwnSubnetsAndGroup", Effect: "Allow", Action: ["ec2:CreateNetworkInterface"], Resource: [arn("ec2", "network-interface/*"), ...subnetIds.map((id) => arn("ec2", `subnet/${id}`)), arn("ec2", `security-group/${sgId}`)] },
-                        { Sid: "ManageOwnNetworkInterfaces", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: arn("ec2", "network-interface/*") },
+                        ...vpcLambdaNetworkStatements(p, subnetIds, sgId),
                         { Sid: "WriteOwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
                         { Sid: "ConnectThroughProxyAsComplianceJob", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
                         // PutMetricData has no resource ARN: the namespace condition keeps the job to its own metrics.

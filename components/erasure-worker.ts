@@ -6,7 +6,7 @@
 // this one pool and publish to the APPI metric namespace; nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy } from "./iam";
+import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const ERASURE_METRIC_NAMESPACE = "APPI/Compliance";
@@ -90,16 +90,10 @@ export class ErasureWorker extends pulumi.ComponentResource {
             .all([args.dbProxyArn, logGroup.arn, dbConnectArn(args.dbProxyArn, args.dbUser), args.userPoolArn, args.privateSubnetIds, group.id])
             .apply(([proxyArn, logGroupArn, connectArn, poolArn, subnetIds, groupId]) => {
                 const p = parseDbProxyArn(proxyArn);
-                const ec2Arn = (resource: string) => `arn:${p.partition}:ec2:${p.region}:${p.accountId}:${resource}`;
                 return JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [
-                        { Sid: "DescribeNetwork", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
-                        {
-                            Sid: "NetworkInterfacesInOwnSubnetsAndGroup", Effect: "Allow", Action: ["ec2:CreateNetworkInterface"],
-                            Resource: [ec2Arn("network-interface/*"), ...subnetIds.map((id) => ec2Arn(`subnet/${id}`)), ec2Arn(`security-group/${groupId}`)],
-                        },
-                        { Sid: "ManageOwnNetworkInterfaces", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: ec2Arn("network-interface/*") },
+                        ...vpcLambdaNetworkStatements(p, subnetIds, groupId),
                         { Sid: "WriteOwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
                         { Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
                         // Find a user by sub, delete it: nothing else of the pool (no reading attributes, no sign-in).

@@ -44,3 +44,19 @@ export function dbConnectArn(proxyArn: pulumi.Input<string>, dbUser: pulumi.Inpu
         return rdsDbUserArn(arn, parseDbProxyArn(arn).resourceId, user);
     });
 }
+
+/**
+ * What a Lambda in the VPC needs for its network interfaces (AWSLambdaVPCAccessExecutionRole, narrowed):
+ * Describe* has no resource-level permissions; creating is limited to its own subnets and security group.
+ */
+export function vpcLambdaNetworkStatements(proxy: ProxyArnParts, subnetIds: string[], securityGroupId: string): object[] {
+    const ec2Arn = (resource: string) => `arn:${proxy.partition}:ec2:${proxy.region}:${proxy.accountId}:${resource}`;
+    return [
+        { Sid: "DescribeNetwork", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
+        {
+            Sid: "NetworkInterfacesInOwnSubnetsAndGroup", Effect: "Allow", Action: ["ec2:CreateNetworkInterface"],
+            Resource: [ec2Arn("network-interface/*"), ...subnetIds.map((id) => ec2Arn(`subnet/${id}`)), ec2Arn(`security-group/${securityGroupId}`)],
+        },
+        { Sid: "ManageOwnNetworkInterfaces", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: ec2Arn("network-interface/*") },
+    ];
+}

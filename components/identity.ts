@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy } from "./iam";
+import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** Cognito waits 5 s for a trigger, then retries: a longer Lambda timeout only wastes retries. */
@@ -167,7 +167,6 @@ export class Identity extends pulumi.ComponentResource {
 
             const policy = pulumi.all([proxy, logGroup.arn, args.piiKeyArn, args.piiSecondLayerKeyArn, dbConnectArn(args.dbProxyArn, args.dbUser), args.privateSubnetIds, this.securityGroup.id, previousKeyArns])
                 .apply(([p, logGroupArn, piiKeyArn, piiL3KeyArn, connectArn, subnetIds, sgId, previousKeys]) => {
-                    const ec2Arn = (resource: string) => `arn:${p.partition}:ec2:${p.region}:${p.accountId}:${resource}`;
                     const dataStatements = [
                         {
                             // Sign-up only writes PII: a data key per field (the Encryption SDK's encrypt), bound to the
@@ -190,25 +189,7 @@ export class Identity extends pulumi.ComponentResource {
                     return JSON.stringify({
                         Version: "2012-10-17",
                         Statement: [
-                            {
-                                // What AWSLambdaVPCAccessExecutionRole grants, narrowed: Describe* has no resource-level permissions.
-                                Sid: "DescribeNetwork",
-                                Effect: "Allow",
-                                Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-                                Resource: "*",
-                            },
-                            {
-                                Sid: "NetworkInterfacesInOwnSubnetsAndGroup",
-                                Effect: "Allow",
-                                Action: ["ec2:CreateNetworkInterface"],
-                                Resource: [ec2Arn("network-interface/*"), ...subnetIds.map((id) => ec2Arn(`subnet/${id}`)), ec2Arn(`security-group/${sgId}`)],
-                            },
-                            {
-                                Sid: "ManageOwnNetworkInterfaces",
-                                Effect: "Allow",
-                                Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-                                Resource: ec2Arn("network-interface/*"),
-                            },
+                            ...vpcLambdaNetworkStatements(p, subnetIds, sgId),
                             {
                                 Sid: "WriteOwnLogGroup",
                                 Effect: "Allow",
