@@ -9,7 +9,7 @@ import type * as Sarif from "sarif";
 import { Finding, RuleMetadata } from "../../../policies/core/types";
 import { formatReport } from "../../../policies/report";
 import { toJsonReport } from "../../../policies/report/json";
-import { MARKDOWN_LIMIT, STICKY_MARKER, formatMarkdown } from "../../../policies/report/markdown";
+import { MARKDOWN_LIMIT, STICKY_MARKER, formatMarkdown, formatMarkdownComment } from "../../../policies/report/markdown";
 import { Report, failingFindings, findingFingerprint, toSourceLocation, verdict } from "../../../policies/report/model";
 import { toSarif } from "../../../policies/report/sarif";
 import { TEXT_WIDTH, useColor } from "../../../policies/report/text";
@@ -252,6 +252,28 @@ describe("Markdown: a comment GitHub accepts", () => {
         assert.match(md, /\*\*Cut to fit a comment\*\*: \d+ more findings not shown\. The full report is in `appi-report-prod \(workflow artifact\)`/);
         const firstRow = md.split("\n").find((l) => l.startsWith("| **mandatory**") || l.startsWith("| advisory"));
         assert.match(firstRow!, /^\| \*\*mandatory\*\* \| `enc`/, "the one mandatory failure is never cut");
+    });
+    it("several stacks in one comment share one budget: under the limit, one marker, every stack's mandatory failure kept", () => {
+        const dev = { ...many(3000), stack: "dev" };
+        const prod = { ...many(3000), stack: "prod" };
+        const md = formatMarkdownComment([dev, prod]);
+        assert.ok(md.length <= MARKDOWN_LIMIT, String(md.length));
+        assert.equal(md.split(STICKY_MARKER).length - 1, 1, "one sticky marker");
+        for (const stack of ["dev", "prod"]) {
+            const section = md.split(/\n---\n/).find((part) => part.includes(`stack \`${stack}\``));
+            assert.ok(section, `a section for ${stack}`);
+            assert.match(section!, /\| \*\*mandatory\*\* \| `enc`/, `${stack}: the mandatory failure is kept`);
+            assert.match(section!, /Cut to fit a comment/);
+        }
+    });
+    it("a small stack beside a large one stays whole; the large one gets what is left", () => {
+        const small = { ...many(3), stack: "dev" };
+        const large = { ...many(3000), stack: "prod" };
+        const md = formatMarkdownComment([small, large]);
+        assert.ok(md.length <= MARKDOWN_LIMIT, String(md.length));
+        assert.ok(md.includes(formatMarkdown(small).slice(STICKY_MARKER.length + 1)), "the small stack's report is whole");
+        assert.ok(md.length > MARKDOWN_LIMIT - 2_000, `the large stack used the budget the small one left (${md.length})`);
+        assert.deepEqual(formatMarkdownComment([small, { ...small, stack: "prod" }]).split(STICKY_MARKER).length, 2);
     });
     it("a small report is not cut; passes are folded", () => {
         const md = formatMarkdown(many(3));
