@@ -9018,7 +9018,13 @@ function buildIndex2(stack, referrerType, prop) {
   for (const referrer of stack.ofType(referrerType)) {
     for (const ref of refsIn(referrer.props[prop])) {
       if (ref === UNKNOWN) {
-        unresolved.push(referrer);
+        const named = (referrer.dependsOn?.[prop] ?? []).flatMap((urn) => resolveAll(stack, urn));
+        if (!named.length) unresolved.push(referrer);
+        for (const target2 of named) {
+          const list2 = byTarget.get(target2);
+          if (!list2) byTarget.set(target2, [referrer]);
+          else if (!list2.includes(referrer)) list2.push(referrer);
+        }
         continue;
       }
       for (const target2 of resolveAll(stack, ref)) {
@@ -10334,10 +10340,20 @@ var SSE_TYPES = [
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
 ];
+function inlineDefaults(props) {
+  if (props.serverSideEncryptionConfigurations !== void 0 && props.serverSideEncryptionConfigurations !== null) {
+    const rules2 = readObjects(props, "serverSideEncryptionConfigurations").flatMap((c) => readObjects(c, "rules"));
+    return rules2.flatMap((r) => readObjects(r, "applyServerSideEncryptionByDefaults"));
+  }
+  if (props.serverSideEncryptionConfiguration !== void 0 && props.serverSideEncryptionConfiguration !== null) {
+    return readObjects(props, "serverSideEncryptionConfiguration.rule").flatMap((r) => readObjects(r, "applyServerSideEncryptionByDefault"));
+  }
+  return void 0;
+}
 var s3BucketEncryptedCmk = defineResourceRule({
   id: "s3-bucket-encrypted-cmk",
   title: "S3 buckets are encrypted with a customer-managed KMS key",
-  description: "The bucket's server-side encryption (an aws:s3/bucketServerSideEncryptionConfiguration for it, or its inline serverSideEncryptionConfiguration) uses aws:kms or aws:kms:dsse with a customer-managed key; without one, S3 uses SSE-S3 (an AWS-owned key).",
+  description: "The bucket's server-side encryption (an aws:s3/bucketServerSideEncryptionConfiguration(V2) for it, else its inline serverSideEncryptionConfiguration, or BucketV2's list-shaped serverSideEncryptionConfigurations) uses aws:kms or aws:kms:dsse with a customer-managed key; without one, S3 uses SSE-S3 (an AWS-owned key).",
   appi: APPI.breachSafeHarbour,
   securityHub: ["S3.17"],
   severity: "high",
@@ -10349,15 +10365,12 @@ var s3BucketEncryptedCmk = defineResourceRule({
     for (const type of SSE_TYPES) {
       for (const sse of referrersOf(stack, type, "bucket", resource)) configs.push(sse.props);
     }
-    const inline = resource.props.serverSideEncryptionConfiguration;
-    const ruleSets = configs.length ? configs.map((c) => readObjects(c, "rules")) : inline !== void 0 ? [readObjects(resource.props, "serverSideEncryptionConfiguration.rule")] : [];
-    const rules2 = ruleSets.flat();
-    if (!rules2.length) return failIf(["no server-side encryption configuration: S3 falls back to SSE-S3 (AWS-owned key)"]);
+    const defaults = configs.length ? configs.flatMap((c) => readObjects(c, "rules")).map((r) => readObjects(r, "applyServerSideEncryptionByDefault")[0] ?? {}) : inlineDefaults(resource.props);
+    if (!defaults || !defaults.length) return failIf(["no server-side encryption configuration: S3 falls back to SSE-S3 (AWS-owned key)"]);
     return failIf(
-      rules2.map((rule) => {
-        const algorithm = readString(rule, "applyServerSideEncryptionByDefault.sseAlgorithm");
+      defaults.map((byDefault) => {
+        const algorithm = readString(byDefault, "sseAlgorithm");
         if (algorithm !== "aws:kms" && algorithm !== "aws:kms:dsse") return `sseAlgorithm is ${algorithm ?? "unset"}, not aws:kms with a customer-managed key`;
-        const byDefault = readObject(rule, "applyServerSideEncryptionByDefault") ?? {};
         return cmkProblem("the bucket", classifyKey(byDefault, "kmsMasterKeyId", stack), "kmsMasterKeyId");
       })
     );
