@@ -8,6 +8,7 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
+import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
 import { DEFAULT_MIGRATIONS_DIR } from "./migrate";
 
 export const DB_TASKS_OUT_DIR = path.resolve(__dirname, "..", "build", "db-tasks");
@@ -50,12 +51,20 @@ export async function buildDbTasks(outDir: string = DB_TASKS_OUT_DIR): Promise<D
     return { outDir, entry, bytes: statSync(entry).size, migrations };
 }
 
-if (require.main === module) {
-    const outDir = process.argv[2] ? path.resolve(process.argv[2]) : DB_TASKS_OUT_DIR;
-    buildDbTasks(outDir)
-        .then((b) => console.log(`build:db-tasks: ${path.relative(process.cwd(), b.entry)} (${(b.bytes / 1024).toFixed(1)} KiB), ${b.migrations.length} migration(s)`))
-        .catch((err) => {
-            console.error(`build:db-tasks: ${err instanceof Error ? err.message : String(err)}`);
-            process.exit(1);
-        });
+export const BUILD_DB_TASKS_COMMAND = {
+    invocation: "npm run build:db-tasks --",
+    summary: "Bundles the database CLI and copies the migrations: the source CodeBuild runs (no npm ci there).",
+    positionals: { name: "OUT_DIR", min: 0, max: 1, description: `where the bundle goes (default ${path.relative(process.cwd(), DB_TASKS_OUT_DIR)})` },
+    options: {},
+    epilogue: ["Exit codes: 0 built, 1 the build failed, 2 bad usage."],
+} satisfies CommandSpec;
+
+export async function main(argv: string[]): Promise<number> {
+    const line = parseCommandLine(BUILD_DB_TASKS_COMMAND, argv);
+    if (line.help) return printHelp(line.usage);
+    const b = await buildDbTasks(line.positionals[0] ? path.resolve(line.positionals[0]) : DB_TASKS_OUT_DIR);
+    console.log(`build:db-tasks: ${path.relative(process.cwd(), b.entry)} (${(b.bytes / 1024).toFixed(1)} KiB), ${b.migrations.length} migration(s)`);
+    return 0;
 }
+
+if (require.main === module) void runCli("build:db-tasks", () => main(process.argv.slice(2)));
