@@ -334,7 +334,9 @@ export const mutations: Mutation[] = [
     setProp("rds/key-only-in-outputs", "rds-instance-encrypted-cmk|store-encrypted-cmk", "fail", "outputs-only", db, "kmsKeyId", undefined, "inputs"),
     setProp("rds/key-by-stack-alias", "rds-instance-encrypted-cmk|store-encrypted-cmk", "pass", "spelling", db, "kmsKeyId", "alias/appi-prod/data"),
     setProp("rds/key-by-alias-arn", "rds-instance-encrypted-cmk|store-encrypted-cmk", "pass", "spelling", db, "kmsKeyId", "arn:aws:kms:ap-northeast-1:123456789012:alias/appi-prod/data"),
-    setProp("rds/key-unknown", "rds-instance-encrypted-cmk|store-encrypted-cmk", "unchecked", "unknown", db, "kmsKeyId", UNKNOWN, "inputs"),
+    // A key unknown during preview with no property dependency on a stack key proves nothing: store-encrypted-cmk fails it
+    // (the retired rds-instance-encrypted-cmk said could-not-be-checked; a dependency-proven unknown passes: stores.test.ts).
+    setProp("rds/key-unknown", "rds-instance-encrypted-cmk|store-encrypted-cmk", "fail", "unknown", db, "kmsKeyId", UNKNOWN, "inputs"),
     { id: "rds/cluster-compliant", rule: "rds-cluster-encrypted-cmk|store-encrypted-cmk", expect: "pass", trick: "type", apply: (s) => addCluster(s, "appi-aurora").urn },
     { id: "rds/cluster-unencrypted", rule: "rds-cluster-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "type", apply: (s) => addCluster(s, "appi-aurora", { storageEncrypted: false, kmsKeyId: undefined }).urn },
     { id: "rds/cluster-default-key", rule: "rds-cluster-encrypted-cmk|store-encrypted-cmk", expect: "fail", trick: "outputs-only", apply: (s) => addCluster(s, "appi-aurora", { kmsKeyId: undefined }).set("kmsKeyId", "arn:aws:kms:ap-northeast-1:123456789012:key/aws-managed-rds-0000", "outputs").urn },
