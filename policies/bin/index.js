@@ -11383,12 +11383,15 @@ var edgeTlsModern = defineResourceRule({
 var DECIDED_ELSEWHERE = /* @__PURE__ */ new Set(["aws:elasticache/replicationGroup:ReplicationGroup"]);
 var TLS_STORES = STORE_ENTRIES.filter((e) => e.tls !== void 0 && !DECIDED_ELSEWHERE.has(e.type));
 var TLS_BY_TYPE = new Map(TLS_STORES.map((e) => [e.type, e.tls]));
+var splitPaths3 = /* @__PURE__ */ new Map();
+var isPlain = (v) => v !== UNKNOWN && !(v instanceof SecretValue);
 function valueAt2(props, path) {
   let current = props;
-  const parts = path.split(".");
+  let parts = splitPaths3.get(path);
+  if (!parts) splitPaths3.set(path, parts = path.split("."));
   for (let i = 0; i < parts.length; i++) {
-    current = known(current, parts.slice(0, i).join(".") || "(resource)");
-    if (Array.isArray(current)) current = known(current[0], `${parts.slice(0, i).join(".")}[0]`);
+    if (!isPlain(current)) current = known(current, parts.slice(0, i).join(".") || "(resource)");
+    if (Array.isArray(current)) current = isPlain(current[0]) ? current[0] : known(current[0], `${parts.slice(0, i).join(".")}[0]`);
     if (current === null || current === void 0 || typeof current !== "object") return void 0;
     current = current[parts[i]];
   }
