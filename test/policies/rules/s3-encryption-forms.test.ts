@@ -4,11 +4,7 @@
 // (V2) resources. A CMK in any of them passes; AES256 or aws:kms without a key fails; secrets and preview
 // unknowns are read, or reported, never guessed.
 import * as aws from "@pulumi/aws";
-import { defineResourceRule } from "../../../policies/core/rule";
 import { ResourceRule } from "../../../policies/core/types";
-import { s3BucketEncryptedCmk } from "../../../policies/rules/s3/s3-bucket-encrypted-cmk";
-import { checkStoreKey } from "../../../policies/rules/_shared/store-checks";
-import { storeOf } from "../../../policies/rules/_shared/stores";
 import { storeEncryptedCmk } from "../../../policies/rules/stores/store-encrypted-cmk";
 import { createResourceValidationArgs as view, runRule, secret, UNKNOWN, unreadableSecret } from "../../support/validation-args";
 import { assertCannotCheck, assertCompliant, assertViolation } from "./assert-outcome";
@@ -29,11 +25,8 @@ const DSSE: ByDefault = { sseAlgorithm: "aws:kms:dsse", kmsMasterKeyId: KEY_ARN 
 const SSE_S3: ByDefault = { sseAlgorithm: "AES256" };
 const NO_KEY: ByDefault = { sseAlgorithm: "aws:kms" };
 
-// The catalogue's key check, as store-encrypted-cmk runs it (without the per-service rule that reports first).
-const catalogueKeyCheck: ResourceRule = defineResourceRule({ ...storeEncryptedCmk, check: (r, ctx) => checkStoreKey(r, storeOf(r.type)!, ctx.stack, ctx.config) });
-
-// Both ways of judging a bucket's key must agree on every form.
-for (const rule of [s3BucketEncryptedCmk, catalogueKeyCheck]) {
+// One rule decides every form (s3-bucket-encrypted-cmk, which missed BucketV2's lists, is folded into it).
+for (const rule of [storeEncryptedCmk] as ResourceRule[]) {
     describe(`rule ${rule.id}: every v7 form of S3 server-side encryption`, () => {
         it("passes BucketV2's list-shaped serverSideEncryptionConfigurations with a CMK (aws:kms or aws:kms:dsse)", () => {
             assertCompliant(runRule(rule, v2(CMK), [key]));
