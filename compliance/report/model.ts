@@ -535,7 +535,7 @@ function backupSection(x: ExportInputs | undefined, db: DatabaseInputs, month: s
     return {
         ...base,
         status: worst(statuses),
-        headline: problems.length ? problems.join("; ") : "backups kept long enough; last restore drill within the RTO",
+        headline: problems.length ? problems.join("; ") : x ? "backups kept long enough; last restore drill within the RTO" : "last restore drill within the RTO (backup settings not checked: no export)",
         sources: [...(x ? [`backup settings from ${x.source}`] : []), "drill_results (restore)"],
         blocks,
     };
