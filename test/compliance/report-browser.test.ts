@@ -110,8 +110,11 @@ describe("compliance report: the HTML in headless chromium", function () {
         assert.deepEqual([consoleErrors, requests], [[], []]);
         await chartsRendered(page, model);
         assert.deepEqual(chartsOf(model).map((c) => c.id), ["chart-access-by-hour"]);
-        const noSource = await page.$$eval(".no-source", (els) => els.length);
+        const noSource = await page.$$eval(".nosource-note", (els) => els.length);
         assert.ok(noSource >= 5, `sections without a source say so (${noSource})`);
+        // Status badges stay small pills whatever the status (a NO SOURCE badge once took the note's box style).
+        const badgeHeights: number[] = await page.$$eval(".badge", (els) => els.map((e) => e.getBoundingClientRect().height));
+        assert.ok(badgeHeights.length > 10 && badgeHeights.every((h) => h > 0 && h < 24), JSON.stringify(badgeHeights));
         await page.close();
     });
 

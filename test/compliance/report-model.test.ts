@@ -69,7 +69,7 @@ describe("compliance report: the model", function () {
         assert.deepEqual(chartsOf(m).map((c) => [c.id, expectedMarks(c)]), [["chart-access-by-hour", 24]]);
         const html = renderHtml(m);
         const markdown = renderMarkdown(m);
-        assert.equal(html.match(/<p class="no-source">/g)?.length, markdown.match(/^> \*\*No source\.\*\*/gm)?.length);
+        assert.equal(html.match(/<p class="nosource-note">/g)?.length, markdown.match(/^> \*\*No source\.\*\*/gm)?.length);
         assert.match(html, /No stack export given \(--export FILE\)/);
         assert.match(markdown, /No compliance snapshots in 2026-11/);
     });
