@@ -31,6 +31,8 @@ export interface DrillCheck {
     ok: boolean;
     /** What was found: names of tables, migrations and counts, never a value or a user id. */
     detail: string;
+    /** How long the check took. */
+    ms?: number;
 }
 
 export interface VerifyResult {
@@ -72,10 +74,12 @@ async function sample(c: pg.ClientBase, n: number): Promise<{ user_id: string; f
 
 /** A check that threw fails with the error's message (database and SDK messages name objects, not values). */
 async function check(name: CheckName, fn: () => Promise<Omit<DrillCheck, "name">>): Promise<DrillCheck> {
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
     try {
-        return { name, ...(await fn()) };
+        return { name, ...(await fn()), ms: ms() };
     } catch (err) {
-        return { name, ok: false, detail: `could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+        return { name, ok: false, detail: `could not be checked: ${err instanceof Error ? err.message : String(err)}`, ms: ms() };
     }
 }
 
