@@ -24,6 +24,7 @@ import { ErasureWorker } from "./components/erasure-worker";
 import { loadConfig } from "./components/config";
 import { Database } from "./components/database";
 import { GithubOidc } from "./components/github-oidc";
+import { AppTierDatabaseAccess } from "./components/iam";
 import { Identity } from "./components/identity";
 import { Keys } from "./components/keys";
 import { MigrationRunner } from "./components/migration-runner";
@@ -134,19 +135,25 @@ const api = new Api(
     inJapan,
 );
 
+// Everything that runs code next to the database lives in the private app tier and reaches PostgreSQL
+// only through the RDS Proxy.
+const appTier: AppTierDatabaseAccess = {
+    vpcId: network.vpcId,
+    privateSubnetIds: network.appSubnetIds,
+    dbProxySecurityGroupId: database.proxySecurityGroupId,
+    dbProxyArn: database.proxyArn,
+    dbProxyEndpoint: database.proxyEndpoint,
+    dbName: database.dbName,
+};
+
 // Sign-up path: Cognito triggers in the app tier write users and consents through the proxy.
 const identity = new Identity(
     "appi",
     {
         namePrefix: config.namePrefix,
         deletionProtection: config.deletionProtection,
-        vpcId: network.vpcId,
-        privateSubnetIds: network.appSubnetIds,
+        ...appTier,
         vpcEndpointSecurityGroupId: network.endpointSecurityGroupId,
-        dbProxySecurityGroupId: database.proxySecurityGroupId,
-        dbProxyArn: database.proxyArn,
-        dbProxyEndpoint: database.proxyEndpoint,
-        dbName: database.dbName,
         dbUser: DB_USERS.cognitoTriggers,
         piiKeyArn: keys.piiKeyArn,
         piiSecondLayerKeyArn: keys.piiSecondLayerKeyArn,
@@ -167,12 +174,7 @@ const migrations = new MigrationRunner(
     {
         namePrefix: config.namePrefix,
         repository: config.github.repository,
-        vpcId: network.vpcId,
-        privateSubnetIds: network.appSubnetIds,
-        dbProxySecurityGroupId: database.proxySecurityGroupId,
-        dbProxyArn: database.proxyArn,
-        dbProxyEndpoint: database.proxyEndpoint,
-        dbName: database.dbName,
+        ...appTier,
         migrationDbUser: DB_USERS.migrator,
         encryptionKeyArn: keys.dataKeyArn,
         logsKeyArn: keys.logsKeyArn,
@@ -188,12 +190,7 @@ const complianceJobs = new ComplianceJobs(
     {
         namePrefix: config.namePrefix,
         stack: config.stack,
-        vpcId: network.vpcId,
-        privateSubnetIds: network.appSubnetIds,
-        dbProxySecurityGroupId: database.proxySecurityGroupId,
-        dbProxyArn: database.proxyArn,
-        dbProxyEndpoint: database.proxyEndpoint,
-        dbName: database.dbName,
+        ...appTier,
         dbUser: DB_USERS.complianceJob,
         database: {
             kind: database.metricsDimension.name === "DBClusterIdentifier" ? "cluster" : "instance",
@@ -253,12 +250,7 @@ const erasure = new ErasureWorker(
     {
         namePrefix: config.namePrefix,
         stack: config.stack,
-        vpcId: network.vpcId,
-        privateSubnetIds: network.appSubnetIds,
-        dbProxySecurityGroupId: database.proxySecurityGroupId,
-        dbProxyArn: database.proxyArn,
-        dbProxyEndpoint: database.proxyEndpoint,
-        dbName: database.dbName,
+        ...appTier,
         dbUser: DB_USERS.erasureWorker,
         userPoolId: identity.userPoolId,
         userPoolArn: identity.userPoolArn,

@@ -23,6 +23,8 @@ export const COMPLIANCE_METRICS = {
     policyViolations: "PolicyViolations",
     /** 1 when the last restore drill failed or exceeded the RTO. */
     restoreDrillFailed: "RestoreDrillFailed",
+    /** Seconds from the start of the last restore drill's restore to its verified copy (RTO: 28,800). */
+    restoreDrillRecoverySeconds: "RestoreDrillRecoverySeconds",
 } as const;
 
 /** A backup older than this is missing (daily automated backups, with 2 hours of slack). */

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPLIANCE_NAMESPACE } from "../compliance/metric-names";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const COMPLIANCE_SCHEDULES = {
@@ -17,20 +17,13 @@ export const COMPLIANCE_SCHEDULES = {
 } as const;
 export type ComplianceTask = keyof typeof COMPLIANCE_SCHEDULES;
 
-export interface ComplianceJobsArgs {
+export interface ComplianceJobsArgs extends AppTierDatabaseAccess {
     namePrefix: string;
     /** Value of the Stack dimension of every metric (the Pulumi stack, e.g. `prod`). */
     stack: string;
-    vpcId: pulumi.Input<string>;
-    /** Private app-tier subnets (NAT egress to the CloudWatch, RDS, Backup and KMS APIs). */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    dbProxySecurityGroupId: pulumi.Input<string>;
     /** Adds an ingress rule on the proxy's group for the job's group (default true). */
     admitToDbProxy?: boolean;
-    dbProxyArn: pulumi.Input<string>;
-    dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
-    dbName: pulumi.Input<string>;
     /** Database login of the job (migration 0012 creates `compliance_job`). */
     dbUser?: string;
     /** The database whose backups are checked. */

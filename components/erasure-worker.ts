@@ -6,23 +6,16 @@
 // this one pool and publish to the APPI metric namespace; nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const ERASURE_METRIC_NAMESPACE = "APPI/Compliance";
 
-export interface ErasureWorkerArgs {
+export interface ErasureWorkerArgs extends AppTierDatabaseAccess {
     namePrefix: string;
     /** Stack name, the metrics' `Stack` dimension. */
     stack: string;
-    vpcId: pulumi.Input<string>;
-    /** Private app-tier subnets (NAT egress for Cognito and CloudWatch). */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    dbProxySecurityGroupId: pulumi.Input<string>;
-    dbProxyArn: pulumi.Input<string>;
-    dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
-    dbName: pulumi.Input<string>;
     /** Database user of the worker (migration 0010: `erasure_worker`). */
     dbUser: pulumi.Input<string>;
     userPoolId: pulumi.Input<string>;

@@ -60,3 +60,20 @@ export function vpcLambdaNetworkStatements(proxy: ProxyArnParts, subnetIds: stri
         { Sid: "ManageOwnNetworkInterfaces", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: ec2Arn("network-interface/*") },
     ];
 }
+
+/**
+ * Where an app-tier workload runs and how it reaches the database: the private app subnets (never the
+ * public or the isolated data tier) and the RDS Proxy, the only door to PostgreSQL. Shared by every
+ * component that runs code next to the database (the sign-up triggers, migrations, compliance jobs, erasure).
+ */
+export interface AppTierDatabaseAccess {
+    vpcId: pulumi.Input<string>;
+    /** Private app-tier subnets (NAT egress to AWS APIs; never the public or the isolated data tier). */
+    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Security group of the RDS Proxy; the workload's own group may reach it on the database port. */
+    dbProxySecurityGroupId: pulumi.Input<string>;
+    /** RDS Proxy ARN (`arn:aws:rds:<region>:<account>:db-proxy:prx-...`): IAM database auth is scoped to it. */
+    dbProxyArn: pulumi.Input<string>;
+    dbProxyEndpoint: pulumi.Input<string>;
+    dbName: pulumi.Input<string>;
+}

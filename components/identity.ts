@@ -5,23 +5,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
-import { dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** Cognito waits 5 s for a trigger, then retries: a longer Lambda timeout only wastes retries. */
 export const COGNITO_TRIGGER_TIMEOUT_SECONDS = 5;
 
-export interface IdentityArgs {
+export interface IdentityArgs extends AppTierDatabaseAccess {
     /** Prefix of every physical name, e.g. `appi-dev`. */
     namePrefix: string;
     /** Blocks deleting the user pool (prod: true). */
     deletionProtection: boolean;
 
-    vpcId: pulumi.Input<string>;
-    /** Private app-tier subnets (NAT egress, never the public or the isolated data tier). */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Security group of the RDS Proxy; the triggers' group may reach it on `dbPort`. */
-    dbProxySecurityGroupId: pulumi.Input<string>;
     /**
      * Adds an ingress rule on the proxy's group admitting the triggers' group on `dbPort`
      * (default true). Set false when the database component admits `securityGroupId` itself.
@@ -32,11 +27,7 @@ export interface IdentityArgs {
     /** ... or, when the endpoints have no group of their own, the VPC CIDR. */
     vpcCidrBlock?: pulumi.Input<string>;
 
-    /** RDS Proxy: `arn:aws:rds:<region>:<account>:db-proxy:prx-...` (IAM auth is scoped to it). */
-    dbProxyArn: pulumi.Input<string>;
-    dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
-    dbName: pulumi.Input<string>;
     /** Database user the triggers log in as through IAM auth (`signup_trigger`: a `pii_signup` member that can only create users). */
     dbUser: pulumi.Input<string>;
 

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { dbConnectArn, parseDbProxyArn } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** The buildspec lives beside the program so reviewers read it as a file; the project carries it inline. */
@@ -49,24 +49,16 @@ export function denyBuildOverrides(projectArn: string, sidPrefix = "DenyOverride
     }));
 }
 
-export interface MigrationRunnerArgs {
+export interface MigrationRunnerArgs extends AppTierDatabaseAccess {
     /** Prefix of every physical name, e.g. `appi-dev`. */
     namePrefix: string;
     /** GitHub repository (`owner/name`) whose workflow builds and uploads the bundle; tagged on the bucket as SourceRepository. */
     repository?: string;
 
-    vpcId: pulumi.Input<string>;
-    /** Private app-tier subnets (never the isolated data tier). */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    dbProxySecurityGroupId: pulumi.Input<string>;
     /** Adds an ingress rule on the proxy's group for the build's group (default true). */
     admitToDbProxy?: boolean;
 
-    /** RDS Proxy ARN (`arn:aws:rds:<region>:<account>:db-proxy:prx-...`). */
-    dbProxyArn: pulumi.Input<string>;
-    dbProxyEndpoint: pulumi.Input<string>;
     dbPort?: number;
-    dbName: pulumi.Input<string>;
     /** Database user that owns the schema and logs in through IAM auth. */
     migrationDbUser: pulumi.Input<string>;
 

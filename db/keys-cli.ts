@@ -6,61 +6,55 @@ import pg from "pg";
 import { connectionConfigFromEnv } from "../lib/db";
 import { keySetFromEnv, PiiCipher } from "../lib/crypto";
 import { progressPrinter, reencryptAll } from "../lib/key-rotation";
+import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
+import { InputError } from "../policies/runners/errors";
 
-const USAGE = "usage: npm run keys:reencrypt -- [--batch-size N (1-10000, default 500)] [--verify-sample N (default 100)]";
+export const KEYS_REENCRYPT_COMMAND = {
+    invocation: "npm run keys:reencrypt --",
+    summary: "Re-encrypts every PII field still under an old key version, in batches; resumes an interrupted run.",
+    options: {
+        "batch-size": { type: "string", value: "N", description: "fields per batch, 1-10000 (default 500)" },
+        "verify-sample": { type: "string", value: "N", description: "fields decrypted with the current keys alone afterwards (default 100)" },
+    },
+    epilogue: ["Connection: DATABASE_URL (the schema owner / migration user); keys: the same environment as the Lambdas.", "Exit codes: 0 done, 1 failed (resume by running it again), 2 bad usage."],
+} satisfies CommandSpec;
 
-export function parseKeysArgs(argv: string[]): { batchSize: number; verifySample: number } | { help: true } {
-    const out = { batchSize: 500, verifySample: 100 };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") return { help: true };
-        if (arg === "--batch-size" || arg === "--verify-sample") {
-            const text = argv[++i];
-            const value = Number(text);
-            if (text === undefined || !/^\d+$/.test(text) || value < 1) throw new Error(`${arg} needs a positive integer, got ${text ?? "nothing"}`);
-            if (arg === "--batch-size") out.batchSize = value;
-            else out.verifySample = value;
-            continue;
-        }
-        throw new Error(`unknown option ${arg}`);
-    }
-    return out;
+function positiveInteger(option: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < 1 || value > max) throw new InputError(`--${option} needs a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""}, got ${text}`);
+    return value;
 }
 
-if (require.main === module) {
-    (async () => {
-        let args;
-        try {
-            args = parseKeysArgs(process.argv.slice(2));
-        } catch (err) {
-            console.error(`keys:reencrypt: ${(err as Error).message}\n${USAGE}`);
-            return 2;
-        }
-        if ("help" in args) {
-            console.log(USAGE);
-            return 0;
-        }
-        const cipher = new PiiCipher(keySetFromEnv(process.env));
-        const client = new pg.Client(await connectionConfigFromEnv(process.env));
+export function parseKeysArgs(argv: string[]): { batchSize: number; verifySample: number } | { help: true; usage: string } {
+    const line = parseCommandLine(KEYS_REENCRYPT_COMMAND, argv);
+    if (line.help) return { help: true, usage: line.usage };
+    return { batchSize: positiveInteger("batch-size", line.values["batch-size"], 500, 10_000), verifySample: positiveInteger("verify-sample", line.values["verify-sample"], 100) };
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+    const args = parseKeysArgs(argv);
+    if ("help" in args) return printHelp(args.usage);
+    const cipher = new PiiCipher(keySetFromEnv(env));
+    const client = new pg.Client(await connectionConfigFromEnv(env));
+    try {
         await client.connect();
-        try {
-            const result = await reencryptAll(client, cipher, {
-                initiatedBy: process.env.USER ?? process.env.CODEBUILD_BUILD_ID ?? "keys:reencrypt",
-                batchSize: args.batchSize,
-                verifySample: args.verifySample,
-                onProgress: progressPrinter(process.stderr),
-            });
-            process.stderr.write("\n");
-            console.log(`rotation ${result.rotationId}: ${result.reEncrypted} field(s) re-encrypted, ${result.skipped} skipped, ${result.verified} verified under the current keys alone${result.resumed ? " (resumed)" : ""}`);
-            return 0;
-        } finally {
-            await client.end();
-        }
-    })().then(
-        (code) => process.exit(code),
-        (err) => {
-            console.error(`\nkeys:reencrypt: ${err instanceof Error ? err.message : String(err)}`);
-            process.exit(1);
-        },
-    );
+        const result = await reencryptAll(client, cipher, {
+            initiatedBy: env.USER ?? env.CODEBUILD_BUILD_ID ?? "keys:reencrypt",
+            batchSize: args.batchSize,
+            verifySample: args.verifySample,
+            onProgress: progressPrinter(process.stderr),
+        });
+        process.stderr.write("\n");
+        console.log(`rotation ${result.rotationId}: ${result.reEncrypted} field(s) re-encrypted, ${result.skipped} skipped, ${result.verified} verified under the current keys alone${result.resumed ? " (resumed)" : ""}`);
+        return 0;
+    } catch (err) {
+        // A failed run is recorded and resumable: say so, without a stack trace.
+        process.stderr.write(`\nkeys:reencrypt: ${err instanceof Error ? err.message : String(err)} (run it again to resume)\n`);
+        return 1;
+    } finally {
+        await client.end().catch(() => undefined);
+    }
 }
+
+if (require.main === module) void runCli("keys:reencrypt", () => main(process.argv.slice(2)));

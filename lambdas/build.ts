@@ -3,6 +3,7 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import { build, BuildOptions } from "esbuild";
+import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
 
 export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs"] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
@@ -62,14 +63,20 @@ export function buildLambdasOnce(): Promise<BundleInfo[]> {
     return pendingBuild;
 }
 
-if (require.main === module) {
-    const outDir = process.argv[2] ? path.resolve(process.argv[2]) : DEFAULT_OUT_DIR;
-    buildLambdas(outDir)
-        .then((bundles) => {
-            for (const b of bundles) console.log(`${b.name}: ${path.relative(process.cwd(), b.path)} (${(b.bytes / 1024).toFixed(1)} KiB)`);
-        })
-        .catch((err) => {
-            console.error(`build:lambdas: ${err instanceof Error ? err.message : String(err)}`);
-            process.exit(1);
-        });
+export const BUILD_LAMBDAS_COMMAND = {
+    invocation: "npm run build:lambdas --",
+    summary: "Bundles every Lambda handler with esbuild (what the program deploys).",
+    positionals: { name: "OUT_DIR", min: 0, max: 1, description: `where the bundles go (default ${path.relative(process.cwd(), DEFAULT_OUT_DIR)})` },
+    options: {},
+    epilogue: ["Exit codes: 0 built, 1 the build failed, 2 bad usage."],
+} satisfies CommandSpec;
+
+export async function main(argv: string[]): Promise<number> {
+    const line = parseCommandLine(BUILD_LAMBDAS_COMMAND, argv);
+    if (line.help) return printHelp(line.usage);
+    const bundles = await buildLambdas(line.positionals[0] ? path.resolve(line.positionals[0]) : DEFAULT_OUT_DIR);
+    for (const b of bundles) console.log(`${b.name}: ${path.relative(process.cwd(), b.path)} (${(b.bytes / 1024).toFixed(1)} KiB)`);
+    return 0;
 }
+
+if (require.main === module) void runCli("build:lambdas", () => main(process.argv.slice(2)));

@@ -6,6 +6,7 @@
 // says "exempted (acknowledged on the resource)"; an expired or incomplete one exempts nothing
 // and makes the violation mandatory, naming the problem.
 import { Outcome, ResourceView } from "./core/types";
+import { aliasesCovering, canonicalRuleId, deprecationNote, waiverCovers } from "./rules/aliases";
 
 export const ACK_TAG_PREFIX = "appi:ack:";
 
@@ -54,10 +55,23 @@ export interface Acknowledged {
 /** Applies the resource's acknowledgement of `ruleId` to a rule's outcome (only a violation can be acknowledged). */
 export function applyAcknowledgement(resource: ResourceView, ruleId: string, outcome: Outcome, now: Date = new Date()): Acknowledged {
     if (outcome.kind !== "non-compliant") return { outcome };
-    const value = tagsOf(resource)[`${ACK_TAG_PREFIX}${ruleId}`];
+    const tags = tagsOf(resource);
+    // The rule's own tag, else one under a retired id folded into it (rules/aliases.ts) for this type.
+    let filedUnder = ruleId;
+    let value = tags[`${ACK_TAG_PREFIX}${ruleId}`];
+    if (value === undefined) {
+        for (const alias of aliasesCovering(ruleId, resource.type)) {
+            value = tags[`${ACK_TAG_PREFIX}${alias.id}`];
+            if (value !== undefined) {
+                filedUnder = alias.id;
+                break;
+            }
+        }
+    }
     if (value === undefined) return { outcome };
-    const { ack, problem } = typeof value === "string" ? parseAcknowledgement(ruleId, value, now) : { ack: undefined, problem: `acknowledgement tag ${ACK_TAG_PREFIX}${ruleId} is not readable (a secret or unknown value)` };
-    if (ack) return { outcome, exemption: { reason: ack.reason, approver: ack.approver, expires: ack.expires, source: "resource" } };
+    const { ack, problem } = typeof value === "string" ? parseAcknowledgement(filedUnder, value, now) : { ack: undefined, problem: `acknowledgement tag ${ACK_TAG_PREFIX}${filedUnder} is not readable (a secret or unknown value)` };
+    const reason = (r: string) => (filedUnder === ruleId ? r : `${r} (${deprecationNote(filedUnder)})`);
+    if (ack) return { outcome, exemption: { reason: reason(ack.reason), approver: ack.approver, expires: ack.expires, source: "resource" } };
     return { outcome: { kind: "non-compliant", messages: [...outcome.messages, problem!] }, mandatory: true };
 }
 
@@ -67,6 +81,9 @@ export function unusedAcknowledgements(resources: readonly ResourceView[], exemp
     for (const r of resources) {
         for (const rule of acknowledgedRules(r)) {
             if (exempted.has(`${rule}|${r.urn}`)) continue;
+            // A tag under a retired rule id exempts the rule it was folded into.
+            const folded = canonicalRuleId(rule);
+            if (folded !== rule && waiverCovers(rule, folded, r.type) && exempted.has(`${folded}|${r.urn}`)) continue;
             unused.push({ rule, urn: r.urn, source: "acknowledgement", message: `acknowledgement tag ${ACK_TAG_PREFIX}${rule} on ${r.name} (${r.type}) matched no violation: the resource complies or no rule ${rule} checks it; remove the tag` });
         }
     }

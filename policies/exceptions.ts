@@ -5,6 +5,7 @@
 import Ajv from "ajv";
 import * as fs from "node:fs";
 import { Finding } from "./core/types";
+import { aliasOf, deprecationNote, waiverCovers } from "./rules/aliases";
 
 export interface PolicyException {
     rule: string;
@@ -94,7 +95,9 @@ export function parseExceptions(doc: unknown, options: { knownRules?: readonly s
         if (e.expires < today) {
             throw new ExceptionsError(expiredMessage(e));
         }
-        if (options.knownRules && !options.knownRules.includes(e.rule)) {
+        // A retired rule id (rules/aliases.ts) is known while the rule it was folded into is.
+        const alias = aliasOf(e.rule);
+        if (options.knownRules && !options.knownRules.includes(e.rule) && !(alias && options.knownRules.includes(alias.foldedInto))) {
             throw new ExceptionsError(`malformed exceptions: ${describe(e, i)} names an unknown rule "${e.rule}"`);
         }
     });
@@ -136,9 +139,12 @@ export class ExceptionMatcher {
         this.compiled = exceptions.map((e) => ({ e, re: urnPattern(e.urn) }));
     }
 
-    /** The exception covering a non-compliant (rule, URN), remembered as used. */
-    match(ruleId: string, urn: string): PolicyException | undefined {
-        const hit = this.compiled.find(({ e, re }) => e.rule === ruleId && re.test(urn))?.e;
+    /**
+     * The exception covering a non-compliant (rule, URN), remembered as used. An exception filed under a
+     * retired rule id covers the rule it was folded into on the types the old rule judged (`resourceType`).
+     */
+    match(ruleId: string, urn: string, resourceType?: string): PolicyException | undefined {
+        const hit = this.compiled.find(({ e, re }) => e.rule === ruleId && re.test(urn))?.e ?? this.compiled.find(({ e, re }) => e.rule !== ruleId && waiverCovers(e.rule, ruleId, resourceType) && re.test(urn))?.e;
         if (hit) this.used.add(hit);
         return hit;
     }
@@ -147,6 +153,11 @@ export class ExceptionMatcher {
     unused(): PolicyException[] {
         return this.exceptions.filter((e) => !this.used.has(e));
     }
+}
+
+/** The reason a report shows for an exemption: the exception's, with a deprecation note when it names a retired rule id. */
+export function exemptionReason(e: Pick<PolicyException, "rule" | "reason">, ruleId: string): string {
+    return e.rule === ruleId ? e.reason : `${e.reason} (${deprecationNote(e.rule)})`;
 }
 
 /** Marks the non-compliant findings an exception covers as exempted; everything else passes through unchanged. */
@@ -160,8 +171,8 @@ export function applyExceptionsReportingUnused(findings: readonly Finding[], exc
     const matcher = new ExceptionMatcher(exceptions);
     const out = findings.map((f) => {
         if (f.outcome.kind !== "non-compliant" || f.exemption) return f;
-        const hit = matcher.match(f.ruleId, f.urn);
-        return hit ? { ...f, exemption: { reason: hit.reason, approver: hit.approver, expires: hit.expires } } : f;
+        const hit = matcher.match(f.ruleId, f.urn, f.resourceType);
+        return hit ? { ...f, exemption: { reason: exemptionReason(hit, f.ruleId), approver: hit.approver, expires: hit.expires } } : f;
     });
     return { findings: out, unused: matcher.unused() };
 }

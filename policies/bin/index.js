@@ -8092,6 +8092,57 @@ function normaliseProps(raw) {
   return value;
 }
 
+// rules/aliases.ts
+var STORE_KEY = "store-encrypted-cmk";
+var RULE_ALIASES = Object.freeze([
+  { id: "rds-instance-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:rds/instance:Instance"] },
+  { id: "rds-cluster-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:rds/cluster:Cluster"] },
+  {
+    id: "elasticache-encrypted-cmk",
+    foldedInto: STORE_KEY,
+    resourceTypes: ["aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/serverlessCache:ServerlessCache", "aws:elasticache/cluster:Cluster"]
+  },
+  { id: "ebs-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:ebs/volume:Volume", "aws:ec2/instance:Instance"] },
+  {
+    id: "s3-bucket-encrypted-cmk",
+    foldedInto: STORE_KEY,
+    // The configuration resources too: the folded rule reports a weak one where it is written.
+    resourceTypes: [
+      "aws:s3/bucket:Bucket",
+      "aws:s3/bucketV2:BucketV2",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+    ]
+  },
+  { id: "secret-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:secretsmanager/secret:Secret"] },
+  { id: "dynamodb-table-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:dynamodb/table:Table"] },
+  { id: "sns-topic-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:sns/topic:Topic"] },
+  { id: "codebuild-project-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:codebuild/project:Project"] },
+  { id: "log-group-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:cloudwatch/logGroup:LogGroup"] },
+  { id: "lambda-environment-encrypted-cmk", foldedInto: STORE_KEY, resourceTypes: ["aws:lambda/function:Function"] }
+]);
+var byId = new Map(RULE_ALIASES.map((a) => [a.id, a]));
+function aliasOf(id) {
+  return byId.get(id);
+}
+function canonicalRuleId(id) {
+  return byId.get(id)?.foldedInto ?? id;
+}
+function waiverCovers(filedUnder, ruleId, resourceType) {
+  if (filedUnder === ruleId) return true;
+  const alias = byId.get(filedUnder);
+  return alias !== void 0 && alias.foldedInto === ruleId && resourceType !== void 0 && alias.resourceTypes.includes(resourceType);
+}
+function aliasesCovering(ruleId, resourceType) {
+  const out = [];
+  for (const a of RULE_ALIASES) if (a.foldedInto === ruleId && a.resourceTypes.includes(resourceType)) out.push(a);
+  return out;
+}
+function deprecationNote(id) {
+  const alias = byId.get(id);
+  return alias ? `filed under the deprecated rule id ${id}, now ${alias.foldedInto}: file it under ${alias.foldedInto}` : "";
+}
+
 // acknowledgements.ts
 var ACK_TAG_PREFIX = "appi:ack:";
 var VALUE = /^expires=(\S+) approver=(\S+) reason=(.+)$/;
@@ -8112,10 +8163,22 @@ function tagsOf(resource) {
 }
 function applyAcknowledgement(resource, ruleId, outcome, now = /* @__PURE__ */ new Date()) {
   if (outcome.kind !== "non-compliant") return { outcome };
-  const value = tagsOf(resource)[`${ACK_TAG_PREFIX}${ruleId}`];
+  const tags = tagsOf(resource);
+  let filedUnder = ruleId;
+  let value = tags[`${ACK_TAG_PREFIX}${ruleId}`];
+  if (value === void 0) {
+    for (const alias of aliasesCovering(ruleId, resource.type)) {
+      value = tags[`${ACK_TAG_PREFIX}${alias.id}`];
+      if (value !== void 0) {
+        filedUnder = alias.id;
+        break;
+      }
+    }
+  }
   if (value === void 0) return { outcome };
-  const { ack, problem: problem2 } = typeof value === "string" ? parseAcknowledgement(ruleId, value, now) : { ack: void 0, problem: `acknowledgement tag ${ACK_TAG_PREFIX}${ruleId} is not readable (a secret or unknown value)` };
-  if (ack) return { outcome, exemption: { reason: ack.reason, approver: ack.approver, expires: ack.expires, source: "resource" } };
+  const { ack, problem: problem2 } = typeof value === "string" ? parseAcknowledgement(filedUnder, value, now) : { ack: void 0, problem: `acknowledgement tag ${ACK_TAG_PREFIX}${filedUnder} is not readable (a secret or unknown value)` };
+  const reason = (r) => filedUnder === ruleId ? r : `${r} (${deprecationNote(filedUnder)})`;
+  if (ack) return { outcome, exemption: { reason: reason(ack.reason), approver: ack.approver, expires: ack.expires, source: "resource" } };
   return { outcome: { kind: "non-compliant", messages: [...outcome.messages, problem2] }, mandatory: true };
 }
 
@@ -8179,7 +8242,8 @@ function parseExceptions(doc, options = {}) {
     if (e.expires < today) {
       throw new ExceptionsError(expiredMessage(e));
     }
-    if (options.knownRules && !options.knownRules.includes(e.rule)) {
+    const alias = aliasOf(e.rule);
+    if (options.knownRules && !options.knownRules.includes(e.rule) && !(alias && options.knownRules.includes(alias.foldedInto))) {
       throw new ExceptionsError(`malformed exceptions: ${describe2(e, i)} names an unknown rule "${e.rule}"`);
     }
   });
@@ -8196,9 +8260,12 @@ var ExceptionMatcher = class {
   }
   compiled;
   used = /* @__PURE__ */ new Set();
-  /** The exception covering a non-compliant (rule, URN), remembered as used. */
-  match(ruleId, urn) {
-    const hit = this.compiled.find(({ e, re }) => e.rule === ruleId && re.test(urn))?.e;
+  /**
+   * The exception covering a non-compliant (rule, URN), remembered as used. An exception filed under a
+   * retired rule id covers the rule it was folded into on the types the old rule judged (`resourceType`).
+   */
+  match(ruleId, urn, resourceType) {
+    const hit = this.compiled.find(({ e, re }) => e.rule === ruleId && re.test(urn))?.e ?? this.compiled.find(({ e, re }) => e.rule !== ruleId && waiverCovers(e.rule, ruleId, resourceType) && re.test(urn))?.e;
     if (hit) this.used.add(hit);
     return hit;
   }
@@ -8207,6 +8274,9 @@ var ExceptionMatcher = class {
     return this.exceptions.filter((e) => !this.used.has(e));
   }
 };
+function exemptionReason(e, ruleId) {
+  return e.rule === ruleId ? e.reason : `${e.reason} (${deprecationNote(e.rule)})`;
+}
 
 // core/engine.ts
 function enforcementFor(rule, config) {
@@ -8457,98 +8527,6 @@ function isProdStack(stack) {
   return stack === void 0 || /prod/i.test(stack);
 }
 
-// rules/_shared/kms.ts
-var KMS_KEY = "aws:kms/key:Key";
-var KMS_ALIAS = "aws:kms/alias:Alias";
-function isAwsManagedAlias(ref) {
-  return ref.startsWith("alias/aws/") || ref.includes(":alias/aws/");
-}
-function classifyKey(props, path, stack) {
-  const value = read(props, path);
-  if (value === void 0 || value === null || value === "") return { kind: "none" };
-  if (typeof value !== "string") throw new TypeError(`${path} should be a KMS key id, ARN or alias, got ${JSON.stringify(value)}`);
-  if (isAwsManagedAlias(value)) return { kind: "aws-managed", ref: value };
-  const alias = resolveOfType(stack, value, [KMS_ALIAS]);
-  if (alias) {
-    const target2 = alias.props.targetKeyId;
-    if (typeof target2 === "string" && isAwsManagedAlias(target2)) return { kind: "aws-managed", ref: value };
-  }
-  return { kind: "customer-managed", ref: value };
-}
-function cmkProblem(what, key2, property) {
-  if (key2.kind === "customer-managed") return void 0;
-  if (key2.kind === "aws-managed") return `${what} is encrypted with the AWS-managed key ${key2.ref}; set ${property} to a customer-managed KMS key`;
-  return `${what} sets no ${property}, so it uses an AWS-managed key; set ${property} to a customer-managed KMS key`;
-}
-var externalSets = /* @__PURE__ */ new WeakMap();
-var NO_EXTERNAL = /* @__PURE__ */ new Set();
-function externalKeys(list2) {
-  if (!list2 || !list2.length) return NO_EXTERNAL;
-  let set = externalSets.get(list2);
-  if (!set) {
-    const all = /* @__PURE__ */ new Set();
-    for (const ref of list2) {
-      all.add(ref);
-      const short = shortForm(ref);
-      if (short !== ref) all.add(short);
-    }
-    externalSets.set(list2, set = all);
-  }
-  return set;
-}
-function shortForm(ref) {
-  if (!ref.startsWith("arn:")) return ref;
-  const key2 = ref.indexOf(":key/");
-  if (key2 >= 0) return ref.slice(key2 + 5);
-  const alias = ref.indexOf(":alias/");
-  return alias >= 0 ? ref.slice(alias + 1) : ref;
-}
-function stackKey(stack, ref) {
-  return resolveOfType(stack, ref, [KMS_KEY]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_KEY]) : void 0);
-}
-function stackAlias(stack, ref) {
-  return resolveOfType(stack, ref, [KMS_ALIAS]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_ALIAS]) : void 0);
-}
-function proveKey(ref, stack, external) {
-  if (isAwsManagedAlias(ref)) return { kind: "aws-managed", ref };
-  const listed = externalKeys(external);
-  if (listed.has(ref) || listed.has(shortForm(ref))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
-  if (stackKey(stack, ref)) return { kind: "customer-managed", ref, how: "key in this stack" };
-  const alias = stackAlias(stack, ref);
-  if (alias) {
-    const target2 = read(alias.props, "targetKeyId");
-    if (typeof target2 === "string") {
-      if (isAwsManagedAlias(target2)) return { kind: "aws-managed", ref };
-      if (stackKey(stack, target2) || listed.has(target2) || listed.has(shortForm(target2))) return { kind: "customer-managed", ref, how: "alias in this stack" };
-      return { kind: "unproven", ref, why: `alias ${alias.name} targets ${target2}, which is neither a key in this stack nor listed in externalKmsKeys` };
-    }
-    if (alias.dependsOn?.targetKeyId?.some((urn) => resolveOfType(stack, urn, [KMS_KEY]))) return { kind: "customer-managed", ref, how: "alias in this stack" };
-    return { kind: "unproven", ref, why: `alias ${alias.name} has no known targetKeyId` };
-  }
-  return { kind: "unproven", ref, why: "it is neither a KMS key or alias created in this stack nor listed in the pack config's externalKmsKeys, so it may be an AWS-managed key" };
-}
-function provenByDependency(resource, topLevelProp, stack) {
-  const urns = resource.dependsOn?.[topLevelProp];
-  if (!urns || !urns.length) return false;
-  return urns.some((urn) => resolveOfType(stack, urn, [KMS_KEY, KMS_ALIAS]) !== void 0);
-}
-
-// rules/cloudwatch/log-group-encrypted-cmk.ts
-var logGroupEncryptedCmk = defineResourceRule({
-  id: "log-group-encrypted-cmk",
-  title: "Log groups are encrypted with a customer-managed key",
-  description: "kmsKeyId is set: logs may carry personal data, and without a key CloudWatch uses its own service key.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: [],
-  severity: "low",
-  remediation: "Set kmsKeyId to a customer-managed key whose policy allows logs.<region>.amazonaws.com.",
-  defaultEnforcement: "advisory",
-  resourceTypes: ["aws:cloudwatch/logGroup:LogGroup"],
-  check(resource, { stack }) {
-    return failIf([cmkProblem("the log group", classifyKey(resource.props, "kmsKeyId", stack), "kmsKeyId")]);
-  }
-});
-
 // rules/cloudwatch/log-group-retention.ts
 var logGroupRetention = defineResourceRule({
   id: "log-group-retention",
@@ -8564,22 +8542,6 @@ var logGroupRetention = defineResourceRule({
     const days = readNumber(resource.props, "retentionInDays", 0);
     if (days === 0) return failIf([`retentionInDays is unset, so logs are kept forever; set it to at least ${config.minLogRetentionDays} days`]);
     return failIf([days < config.minLogRetentionDays && `logs are kept ${days} day(s), below the minimum of ${config.minLogRetentionDays}`]);
-  }
-});
-
-// rules/codebuild/codebuild-project-encrypted-cmk.ts
-var codebuildProjectEncryptedCmk = defineResourceRule({
-  id: "codebuild-project-encrypted-cmk",
-  title: "CodeBuild projects encrypt artifacts with a customer-managed KMS key",
-  description: "encryptionKey names a customer-managed key; unset means aws/s3.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: [],
-  severity: "medium",
-  remediation: "Set encryptionKey to the ARN of a customer-managed key.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:codebuild/project:Project"],
-  check(resource, { stack }) {
-    return failIf([cmkProblem("build artifacts", classifyKey(resource.props, "encryptionKey", stack), "encryptionKey")]);
   }
 });
 
@@ -8714,24 +8676,6 @@ var dynamodbPointInTimeRecovery = defineResourceRule({
   }
 });
 
-// rules/dynamodb/dynamodb-table-encrypted-cmk.ts
-var dynamodbTableEncryptedCmk = defineResourceRule({
-  id: "dynamodb-table-encrypted-cmk",
-  title: "DynamoDB tables are encrypted with a customer-managed KMS key",
-  description: "serverSideEncryption.enabled is true with a customer-managed kmsKeyArn; disabled means an AWS-owned key, enabled without a key means aws/dynamodb.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: [],
-  severity: "high",
-  remediation: "Set serverSideEncryption: { enabled: true, kmsKeyArn: <customer-managed key ARN> }.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:dynamodb/table:Table"],
-  check(resource, { stack }) {
-    const sse = readObject(resource.props, "serverSideEncryption");
-    if (!sse || !readBool(sse, "enabled", false)) return failIf(["serverSideEncryption is not enabled, so the table uses an AWS-owned key"]);
-    return failIf([cmkProblem("the table", classifyKey(sse, "kmsKeyArn", stack), "serverSideEncryption.kmsKeyArn")]);
-  }
-});
-
 // rules/ec2/default-security-group-closed.ts
 var defaultSecurityGroupClosed = defineResourceRule({
   id: "default-security-group-closed",
@@ -8747,41 +8691,6 @@ var defaultSecurityGroupClosed = defineResourceRule({
     return failIf([
       readArray(resource.props, "ingress").length > 0 && "the default security group has ingress rules",
       readArray(resource.props, "egress").length > 0 && "the default security group has egress rules"
-    ]);
-  }
-});
-
-// rules/ec2/ebs-encrypted-cmk.ts
-function accountDefaults(stack, resource) {
-  const sameRegion = (r) => r.region === resource.region;
-  const encrypted = stack.ofType("aws:ebs/encryptionByDefault:EncryptionByDefault").some((r) => sameRegion(r) && readBool(r.props, "enabled", true));
-  const key2 = stack.ofType("aws:ebs/defaultKmsKey:DefaultKmsKey").find(sameRegion);
-  return { encrypted, key: key2?.props };
-}
-function checkDevice(device, what, stack, defaults) {
-  const encrypted = readBool(device, "encrypted", defaults.encrypted);
-  if (!encrypted) return `${what} is not encrypted`;
-  let key2 = classifyKey(device, "kmsKeyId", stack);
-  if (key2.kind === "none" && defaults.key) key2 = classifyKey(defaults.key, "keyArn", stack);
-  return cmkProblem(what, key2, "kmsKeyId");
-}
-var ebsEncryptedCmk = defineResourceRule({
-  id: "ebs-encrypted-cmk",
-  title: "EBS volumes and instance disks are encrypted with a customer-managed KMS key",
-  description: "aws:ebs/volume, and the root and EBS block devices of aws:ec2/instance, are encrypted (unset is false unless aws:ebs/encryptionByDefault is on) with a customer-managed key (kmsKeyId, or the account default aws:ebs/defaultKmsKey).",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["EC2.3", "EC2.7"],
-  severity: "high",
-  remediation: "Set encrypted: true and kmsKeyId to a customer-managed key on every volume and block device, or enable aws.ebs.EncryptionByDefault with an aws.ebs.DefaultKmsKey.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:ebs/volume:Volume", "aws:ec2/instance:Instance"],
-  check(resource, { stack }) {
-    const defaults = accountDefaults(stack, resource);
-    if (resource.type === "aws:ebs/volume:Volume") return failIf([checkDevice(resource.props, "the volume", stack, defaults)]);
-    const root = readObject(resource.props, "rootBlockDevice") ?? {};
-    return failIf([
-      checkDevice(root, "the root block device", stack, defaults),
-      ...readObjects(resource.props, "ebsBlockDevices").map((d, i) => checkDevice(d, `ebsBlockDevices[${i}]`, stack, defaults))
     ]);
   }
 });
@@ -9018,7 +8927,13 @@ function buildIndex2(stack, referrerType, prop) {
   for (const referrer of stack.ofType(referrerType)) {
     for (const ref of refsIn(referrer.props[prop])) {
       if (ref === UNKNOWN) {
-        unresolved.push(referrer);
+        const named = (referrer.dependsOn?.[prop] ?? []).flatMap((urn) => resolveAll(stack, urn));
+        if (!named.length) unresolved.push(referrer);
+        for (const target2 of named) {
+          const list2 = byTarget.get(target2);
+          if (!list2) byTarget.set(target2, [referrer]);
+          else if (!list2.includes(referrer)) list2.push(referrer);
+        }
         continue;
       }
       for (const target2 of resolveAll(stack, ref)) {
@@ -9260,29 +9175,6 @@ var elasticacheAuthEnabled = defineResourceRule({
     const token = resource.props.authToken;
     const hasToken = token !== void 0 && token !== null && token !== "";
     return failIf([!hasToken && readArray(resource.props, "userGroupIds").length === 0 && "no authToken and no userGroupIds: the cache accepts unauthenticated clients"]);
-  }
-});
-
-// rules/elasticache/elasticache-encrypted-cmk.ts
-var elasticacheEncryptedCmk = defineResourceRule({
-  id: "elasticache-encrypted-cmk",
-  title: "ElastiCache data is encrypted at rest with a customer-managed KMS key",
-  description: "Replication groups set atRestEncryptionEnabled (unset is false) and kmsKeyId; serverless caches set kmsKeyId; a standalone cache cluster cannot be encrypted at rest and fails.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["ElastiCache.4"],
-  severity: "high",
-  remediation: "Use an aws.elasticache.ReplicationGroup with atRestEncryptionEnabled: true and kmsKeyId set to a customer-managed key (serverless: kmsKeyId).",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/serverlessCache:ServerlessCache", "aws:elasticache/cluster:Cluster"],
-  check(resource, { stack }) {
-    if (resource.type === "aws:elasticache/cluster:Cluster") {
-      if (readString(resource.props, "replicationGroupId")) return notApplicable();
-      return failIf(["a standalone cache cluster has no encryption at rest; use a replication group with atRestEncryptionEnabled"]);
-    }
-    if (resource.type === "aws:elasticache/replicationGroup:ReplicationGroup" && !readBool(resource.props, "atRestEncryptionEnabled", false)) {
-      return failIf(["encryption at rest is off (atRestEncryptionEnabled is false or unset)"]);
-    }
-    return failIf([cmkProblem("cache data", classifyKey(resource.props, "kmsKeyId", stack), "kmsKeyId")]);
   }
 });
 
@@ -9942,24 +9834,6 @@ var kmsKeySingleRegion = defineResourceRule({
   }
 });
 
-// rules/lambda/lambda-environment-encrypted-cmk.ts
-var lambdaEnvironmentEncryptedCmk = defineResourceRule({
-  id: "lambda-environment-encrypted-cmk",
-  title: "Lambda environment variables are encrypted with a customer-managed key",
-  description: "A function with environment variables sets kmsKeyArn; otherwise they are encrypted with aws/lambda.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: [],
-  severity: "low",
-  remediation: "Set kmsKeyArn to a customer-managed key; keep secrets in Secrets Manager rather than in environment variables.",
-  defaultEnforcement: "advisory",
-  resourceTypes: ["aws:lambda/function:Function"],
-  check(resource, { stack }) {
-    const variables = readObject(resource.props, "environment.variables");
-    if (!variables || Object.keys(variables).length === 0) return notApplicable();
-    return failIf([cmkProblem("the environment variables", classifyKey(resource.props, "kmsKeyArn", stack), "kmsKeyArn")]);
-  }
-});
-
 // rules/lambda/lambda-in-private-subnet.ts
 var lambdaInPrivateSubnet = defineResourceRule({
   id: "lambda-in-private-subnet",
@@ -10079,24 +9953,6 @@ var rdsClusterBackupRetention = defineResourceRule({
   }
 });
 
-// rules/rds/rds-cluster-encrypted-cmk.ts
-var rdsClusterEncryptedCmk = defineResourceRule({
-  id: "rds-cluster-encrypted-cmk",
-  title: "Aurora / RDS clusters are encrypted with a customer-managed KMS key",
-  description: "storageEncrypted is true (unset is false) and kmsKeyId names a customer-managed key, not alias/aws/rds.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["RDS.27"],
-  severity: "critical",
-  remediation: "Set storageEncrypted: true and kmsKeyId to a customer-managed aws.kms.Key (with rotation). An existing cluster cannot be encrypted in place: restore a snapshot copied with the new key.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:rds/cluster:Cluster"],
-  check(resource, { stack }) {
-    const encrypted = readBool(resource.props, "storageEncrypted", false);
-    if (!encrypted) return failIf(["cluster storage is not encrypted (storageEncrypted is false or unset)"]);
-    return failIf([cmkProblem("cluster storage", classifyKey(resource.props, "kmsKeyId", stack), "kmsKeyId")]);
-  }
-});
-
 // rules/_shared/rds.ts
 var PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup";
 var CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup";
@@ -10211,23 +10067,6 @@ var rdsInstanceBackupRetention = defineResourceRule({
   }
 });
 
-// rules/rds/rds-instance-encrypted-cmk.ts
-var rdsInstanceEncryptedCmk = defineResourceRule({
-  id: "rds-instance-encrypted-cmk",
-  title: "RDS instances are encrypted with a customer-managed KMS key",
-  description: "storageEncrypted is true (unset is false) and kmsKeyId names a customer-managed key, not alias/aws/rds.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["RDS.3"],
-  severity: "critical",
-  remediation: "Set storageEncrypted: true and kmsKeyId to a customer-managed aws.kms.Key. An existing instance cannot be encrypted in place: restore from a snapshot copied with the new key.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:rds/instance:Instance"],
-  check(resource, { stack }) {
-    if (!readBool(resource.props, "storageEncrypted", false)) return failIf(["instance storage is not encrypted (storageEncrypted is false or unset)"]);
-    return failIf([cmkProblem("instance storage", classifyKey(resource.props, "kmsKeyId", stack), "kmsKeyId")]);
-  }
-});
-
 // rules/rds/rds-instance-postgres-tls.ts
 var rdsInstancePostgresTls = defineResourceRule({
   id: "rds-instance-postgres-tls",
@@ -10296,6 +10135,82 @@ var rdsNotPubliclyAccessible = defineResourceRule({
   }
 });
 
+// rules/_shared/kms.ts
+var KMS_KEY = "aws:kms/key:Key";
+var KMS_ALIAS = "aws:kms/alias:Alias";
+function isAwsManagedAlias(ref) {
+  return ref.startsWith("alias/aws/") || ref.includes(":alias/aws/");
+}
+function classifyKey(props, path, stack) {
+  const value = read(props, path);
+  if (value === void 0 || value === null || value === "") return { kind: "none" };
+  if (typeof value !== "string") throw new TypeError(`${path} should be a KMS key id, ARN or alias, got ${JSON.stringify(value)}`);
+  if (isAwsManagedAlias(value)) return { kind: "aws-managed", ref: value };
+  const alias = resolveOfType(stack, value, [KMS_ALIAS]);
+  if (alias) {
+    const target2 = alias.props.targetKeyId;
+    if (typeof target2 === "string" && isAwsManagedAlias(target2)) return { kind: "aws-managed", ref: value };
+  }
+  return { kind: "customer-managed", ref: value };
+}
+function cmkProblem(what, key2, property) {
+  if (key2.kind === "customer-managed") return void 0;
+  if (key2.kind === "aws-managed") return `${what} is encrypted with the AWS-managed key ${key2.ref}; set ${property} to a customer-managed KMS key`;
+  return `${what} sets no ${property}, so it uses an AWS-managed key; set ${property} to a customer-managed KMS key`;
+}
+var externalSets = /* @__PURE__ */ new WeakMap();
+var NO_EXTERNAL = /* @__PURE__ */ new Set();
+function externalKeys(list2) {
+  if (!list2 || !list2.length) return NO_EXTERNAL;
+  let set = externalSets.get(list2);
+  if (!set) {
+    const all = /* @__PURE__ */ new Set();
+    for (const ref of list2) {
+      all.add(ref);
+      const short = shortForm(ref);
+      if (short !== ref) all.add(short);
+    }
+    externalSets.set(list2, set = all);
+  }
+  return set;
+}
+function shortForm(ref) {
+  if (!ref.startsWith("arn:")) return ref;
+  const key2 = ref.indexOf(":key/");
+  if (key2 >= 0) return ref.slice(key2 + 5);
+  const alias = ref.indexOf(":alias/");
+  return alias >= 0 ? ref.slice(alias + 1) : ref;
+}
+function stackKey(stack, ref) {
+  return resolveOfType(stack, ref, [KMS_KEY]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_KEY]) : void 0);
+}
+function stackAlias(stack, ref) {
+  return resolveOfType(stack, ref, [KMS_ALIAS]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_ALIAS]) : void 0);
+}
+function proveKey(ref, stack, external) {
+  if (isAwsManagedAlias(ref)) return { kind: "aws-managed", ref };
+  const listed = externalKeys(external);
+  if (listed.has(ref) || listed.has(shortForm(ref))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
+  if (stackKey(stack, ref)) return { kind: "customer-managed", ref, how: "key in this stack" };
+  const alias = stackAlias(stack, ref);
+  if (alias) {
+    const target2 = read(alias.props, "targetKeyId");
+    if (typeof target2 === "string") {
+      if (isAwsManagedAlias(target2)) return { kind: "aws-managed", ref };
+      if (stackKey(stack, target2) || listed.has(target2) || listed.has(shortForm(target2))) return { kind: "customer-managed", ref, how: "alias in this stack" };
+      return { kind: "unproven", ref, why: `alias ${alias.name} targets ${target2}, which is neither a key in this stack nor listed in externalKmsKeys` };
+    }
+    if (alias.dependsOn?.targetKeyId?.some((urn) => resolveOfType(stack, urn, [KMS_KEY]))) return { kind: "customer-managed", ref, how: "alias in this stack" };
+    return { kind: "unproven", ref, why: `alias ${alias.name} has no known targetKeyId` };
+  }
+  return { kind: "unproven", ref, why: "it is neither a KMS key or alias created in this stack nor listed in the pack config's externalKmsKeys, so it may be an AWS-managed key" };
+}
+function provenByDependency(resource, topLevelProp, stack) {
+  const urns = resource.dependsOn?.[topLevelProp];
+  if (!urns || !urns.length) return false;
+  return urns.some((urn) => resolveOfType(stack, urn, [KMS_KEY, KMS_ALIAS]) !== void 0);
+}
+
 // rules/rds/rds-performance-insights-cmk.ts
 var rdsPerformanceInsightsCmk = defineResourceRule({
   id: "rds-performance-insights-cmk",
@@ -10329,41 +10244,6 @@ var rdsProxyRequireTls = defineResourceRule({
   }
 });
 
-// rules/s3/s3-bucket-encrypted-cmk.ts
-var SSE_TYPES = [
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
-];
-var s3BucketEncryptedCmk = defineResourceRule({
-  id: "s3-bucket-encrypted-cmk",
-  title: "S3 buckets are encrypted with a customer-managed KMS key",
-  description: "The bucket's server-side encryption (an aws:s3/bucketServerSideEncryptionConfiguration for it, or its inline serverSideEncryptionConfiguration) uses aws:kms or aws:kms:dsse with a customer-managed key; without one, S3 uses SSE-S3 (an AWS-owned key).",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["S3.17"],
-  severity: "high",
-  remediation: "Add an aws.s3.BucketServerSideEncryptionConfiguration with sseAlgorithm 'aws:kms' and kmsMasterKeyId set to a customer-managed key (bucketKeyEnabled: true to cut KMS costs).",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
-  check(resource, { stack }) {
-    const configs = [];
-    for (const type of SSE_TYPES) {
-      for (const sse of referrersOf(stack, type, "bucket", resource)) configs.push(sse.props);
-    }
-    const inline = resource.props.serverSideEncryptionConfiguration;
-    const ruleSets = configs.length ? configs.map((c) => readObjects(c, "rules")) : inline !== void 0 ? [readObjects(resource.props, "serverSideEncryptionConfiguration.rule")] : [];
-    const rules2 = ruleSets.flat();
-    if (!rules2.length) return failIf(["no server-side encryption configuration: S3 falls back to SSE-S3 (AWS-owned key)"]);
-    return failIf(
-      rules2.map((rule) => {
-        const algorithm = readString(rule, "applyServerSideEncryptionByDefault.sseAlgorithm");
-        if (algorithm !== "aws:kms" && algorithm !== "aws:kms:dsse") return `sseAlgorithm is ${algorithm ?? "unset"}, not aws:kms with a customer-managed key`;
-        const byDefault = readObject(rule, "applyServerSideEncryptionByDefault") ?? {};
-        return cmkProblem("the bucket", classifyKey(byDefault, "kmsMasterKeyId", stack), "kmsMasterKeyId");
-      })
-    );
-  }
-});
-
 // rules/s3/s3-bucket-public-access-blocked.ts
 var FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
 var s3BucketPublicAccessBlocked = defineResourceRule({
@@ -10384,22 +10264,6 @@ var s3BucketPublicAccessBlocked = defineResourceRule({
   }
 });
 
-// rules/secretsmanager/secret-encrypted-cmk.ts
-var secretEncryptedCmk = defineResourceRule({
-  id: "secret-encrypted-cmk",
-  title: "Secrets Manager secrets are encrypted with a customer-managed KMS key",
-  description: "kmsKeyId is set to a customer-managed key; unset means aws/secretsmanager.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: [],
-  severity: "medium",
-  remediation: "Set kmsKeyId to a customer-managed aws.kms.Key whose key policy limits who may decrypt.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:secretsmanager/secret:Secret"],
-  check(resource, { stack }) {
-    return failIf([cmkProblem("the secret", classifyKey(resource.props, "kmsKeyId", stack), "kmsKeyId")]);
-  }
-});
-
 // rules/secretsmanager/secret-rotation.ts
 var secretRotation = defineResourceRule({
   id: "secret-rotation",
@@ -10414,24 +10278,6 @@ var secretRotation = defineResourceRule({
   check(resource, { stack }) {
     const rotated = referrersOf(stack, "aws:secretsmanager/secretRotation:SecretRotation", "secretId", resource).length > 0;
     return failIf([!rotated && "the secret has no rotation configured"]);
-  }
-});
-
-// rules/sns/sns-topic-encrypted-cmk.ts
-var snsTopicEncryptedCmk = defineResourceRule({
-  id: "sns-topic-encrypted-cmk",
-  title: "SNS topics are encrypted with a customer-managed KMS key",
-  description: "kmsMasterKeyId names a customer-managed key, not alias/aws/sns; unset means unencrypted.",
-  appi: APPI.breachSafeHarbour,
-  securityHub: ["SNS.1"],
-  severity: "medium",
-  remediation: "Set kmsMasterKeyId to a customer-managed key whose policy lets the publishing services use it.",
-  defaultEnforcement: "mandatory",
-  resourceTypes: ["aws:sns/topic:Topic"],
-  check(resource, { stack }) {
-    const key2 = classifyKey(resource.props, "kmsMasterKeyId", stack);
-    if (key2.kind === "none") return failIf(["the topic is not encrypted (kmsMasterKeyId unset)"]);
-    return failIf([cmkProblem("the topic", key2, "kmsMasterKeyId")]);
   }
 });
 
@@ -10701,7 +10547,7 @@ var ENTRIES = [
   {
     type: "aws:ebs/volume:Volume",
     what: "EBS volume",
-    encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE] })], defaultKey: "alias/aws/ebs" },
+    encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })], defaultKey: "alias/aws/ebs" },
     backups: { anyOf: [BACKUP_PLAN] }
   },
   {
@@ -10709,7 +10555,7 @@ var ENTRIES = [
     type: "aws:ec2/instance:Instance",
     what: "EC2 instance disks",
     encryption: {
-      keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE] }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+      keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
       defaultKey: "alias/aws/ebs (or the account's EBS default key)"
     }
   },
@@ -10718,7 +10564,7 @@ var ENTRIES = [
     type: "aws:ec2/launchTemplate:LaunchTemplate",
     what: "EC2 launch template disks",
     encryption: {
-      keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+      keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
       defaultKey: "alias/aws/ebs (or the account's EBS default key)"
     }
   },
@@ -11010,9 +10856,11 @@ function delegateTarget(resource, delegate, stack) {
 }
 function modeProblem(holder, modes, where) {
   for (const mode of modes ?? []) {
-    const value = asComparable(valueAt(holder, mode.path, mode.awsDefault));
+    const given = valueAt(holder, mode.path);
+    const value = asComparable(given === void 0 ? mode.awsDefault : given);
     if (!mode.oneOf.some((v) => asComparable(v) === value)) {
-      return `${where ? `${where}.` : ""}${mode.path} is ${value === void 0 ? "unset" : JSON.stringify(value)}, not ${mode.oneOf.map((v) => JSON.stringify(v)).join(" or ")}, so no customer-managed key is used`;
+      const shown = given === void 0 ? value === void 0 ? "unset" : `unset (AWS default ${JSON.stringify(value)})` : JSON.stringify(value);
+      return `${where ? `${where}.` : ""}${mode.path} is ${shown}, not ${mode.oneOf.map((v) => JSON.stringify(v)).join(" or ")}, so no customer-managed key is used`;
     }
   }
   return void 0;
@@ -11047,10 +10895,17 @@ function jsonKeyProblem(resource, found, location, stack, config, defaultKey) {
   const keyRef = obj[location.jsonField];
   return keyValueProblem(resource, typeof keyRef === "string" ? keyRef : void 0, `${found.where} ${location.jsonField}`, location.path.split(".")[0], stack, config, defaultKey);
 }
+function ebsAccountDefaults(resource, stack) {
+  const on = stack.ofType(EBS_DEFAULTS).some((r) => r.region === resource.region && asComparable(valueAt(r.props, "enabled", true)) === true);
+  return { on, key: on ? stack.ofType(EBS_DEFAULT_KEY).find((r) => r.region === resource.region) : void 0 };
+}
 function keyLocationProblems(resource, props, location, stack, config, defaultKey) {
   const path = pathOf(location.path);
   const topLevel = path.segments[0].name;
-  const found = collect(props, path);
+  let found = collect(props, path);
+  const ebs = location.accountDefault === "ebs" ? ebsAccountDefaults(resource, stack) : void 0;
+  if (ebs?.on && !location.optional && !found.length) found = [{ value: void 0, holder: {}, where: location.path }];
+  const modes = ebs?.on ? location.modes?.map((m) => ({ ...m, awsDefault: true })) : location.modes;
   if (!found.length || found.length === 1 && found[0].value === void 0 && found[0].holder === void 0) {
     if (location.optional) return [];
     const mode = path.segments.length === 1 ? modeProblem(props, location.modes, "") : void 0;
@@ -11065,11 +10920,16 @@ function keyLocationProblems(resource, props, location, stack, config, defaultKe
     }
     if (item.value !== UNKNOWN) {
       const parentWhere = item.where.includes(".") ? item.where.slice(0, item.where.lastIndexOf(".")) : "";
-      const mode = modeProblem(item.holder, location.modes, parentWhere);
+      const mode = modeProblem(item.holder, modes, parentWhere);
       if (mode) {
         problems.push(mode);
         continue;
       }
+    }
+    if (ebs?.key && (item.value === void 0 || item.value === null || item.value === "")) {
+      const p2 = keyValueProblem(ebs.key, unwrap(ebs.key.props.keyArn), "keyArn", "keyArn", stack, config, defaultKey);
+      if (p2) problems.push(`${item.where} is unset, so the account's EBS default key ${ebs.key.name} is used, and its ${p2}`);
+      continue;
     }
     const p = keyValueProblem(resource, item.value, item.where, topLevel, stack, config, defaultKey);
     if (p) problems.push(p);
@@ -11287,26 +11147,25 @@ var storeBackups = defineResourceRule({
 });
 
 // rules/stores/store-encrypted-cmk.ts
-var reportedByDedicatedRule2 = dedicatedRules([rdsInstanceEncryptedCmk, rdsClusterEncryptedCmk, elasticacheEncryptedCmk, ebsEncryptedCmk, s3BucketEncryptedCmk, secretEncryptedCmk, dynamodbTableEncryptedCmk, snsTopicEncryptedCmk, codebuildProjectEncryptedCmk]);
+var retiredIds = RULE_ALIASES.filter((a) => a.foldedInto === "store-encrypted-cmk").map((a) => a.id);
 var storeEncryptedCmk = defineResourceRule({
   id: "store-encrypted-cmk",
   title: "Every store of personal data is encrypted with a provably customer-managed KMS key",
-  description: `Every data store in the stores catalogue (policies/rules/_shared/stores.ts: RDS, Aurora, DocumentDB, Neptune, Redshift, DynamoDB, ElastiCache, MemoryDB, OpenSearch, S3, EFS, FSx, EBS and instance disks, Backup vaults, Kinesis, Firehose, SQS, SNS, Secrets Manager, SSM SecureString, log groups, Lambda environments, CodeBuild, Glue, Athena, MSK) names, at every place its type declares a key, a key that provably is customer-managed: a KMS key created in the stack, an alias or ARN of one, or a key listed in the pack config's externalKmsKeys. A key only in recorded outputs (AWS filled it in) is the AWS-managed default and fails; a key not known during preview passes only when its property depends on a KMS key or alias in the stack. A store tagged ${PERSONAL_DATA_TAG}=${NO_PERSONAL_DATA} is out of scope; untagged stores are treated as holding personal data.`,
+  description: `Every data store in the stores catalogue (policies/rules/_shared/stores.ts: RDS, Aurora, DocumentDB, Neptune, Redshift, DynamoDB, ElastiCache, MemoryDB, OpenSearch, S3 in every v7 form (Bucket, BucketV2's list-shaped fields, the separate server-side encryption configurations), EFS, FSx, EBS volumes, instance disks, launch templates and configurations (with the account's EBS defaults), Backup vaults, Kinesis, Firehose, SQS, SNS, Secrets Manager, SSM SecureString, log groups, Lambda environments, CodeBuild, Glue, Athena, MSK) names, at every place its type declares a key, a key that provably is customer-managed: a KMS key created in the stack, an alias or ARN of one, or a key listed in the pack config's externalKmsKeys. A key only in recorded outputs (AWS filled it in) is the AWS-managed default and fails; a key not known during preview passes only when its property depends on a KMS key or alias in the stack. A store tagged ${PERSONAL_DATA_TAG}=${NO_PERSONAL_DATA} is out of scope; untagged stores are treated as holding personal data. This one rule decides the key for every store type; the retired per-service rule ids (${retiredIds.join(", ")}) are aliases: exceptions, acknowledgement tags and baselines naming one still cover this rule's findings on the types that rule judged, with a deprecation note.`,
   appi: APPI.breachSafeHarbour,
-  securityHub: ["RDS.3", "RDS.27", "EC2.3", "S3.17", "SNS.1", "DynamoDB.3"],
+  securityHub: ["RDS.3", "RDS.27", "EC2.3", "EC2.7", "S3.17", "SNS.1", "DynamoDB.3", "ElastiCache.4"],
   severity: "critical",
-  remediation: "Create an aws.kms.Key (with rotation) in the stack and pass its ARN (or an alias of it) to the property the message names; for a key made elsewhere, list its ARN in the pack config's externalKmsKeys. If the store holds no personal data, tag it appi:personal-data=none.",
+  remediation: "Create an aws.kms.Key (with rotation) in the stack and pass its ARN (or an alias of it) to the property the message names; for a key made elsewhere, list its ARN in the pack config's externalKmsKeys. If the store holds no personal data, tag it appi:personal-data=none. Rename waivers filed under a retired rule id to store-encrypted-cmk.",
   defaultEnforcement: "mandatory",
   resourceTypes: storeTypesWith("encryption"),
   check(resource, ctx) {
-    if (reportedByDedicatedRule2(resource, ctx)) return notApplicable();
     const { stack, config } = ctx;
     return checkStoreKey(resource, storeOf(resource.type), stack, config);
   }
 });
 
 // rules/stores/store-private.ts
-var reportedByDedicatedRule3 = dedicatedRules([rdsNotPubliclyAccessible]);
+var reportedByDedicatedRule2 = dedicatedRules([rdsNotPubliclyAccessible]);
 var storePrivate = defineResourceRule({
   id: "store-private",
   title: "Every store of personal data is private: no public flag, placed in private subnets",
@@ -11318,7 +11177,7 @@ var storePrivate = defineResourceRule({
   defaultEnforcement: "mandatory",
   resourceTypes: storeTypesWith("network"),
   check(resource, ctx) {
-    if (reportedByDedicatedRule3(resource, ctx)) return notApplicable();
+    if (reportedByDedicatedRule2(resource, ctx)) return notApplicable();
     const { stack } = ctx;
     return checkStorePrivate(resource, storeOf(resource.type), stack);
   }
@@ -11597,16 +11456,8 @@ var reviewingRules = [
   regionAllowed,
   dataFlowsInAllowedRegions,
   kmsKeySingleRegion,
-  // Encryption at rest with customer-managed keys (Art. 26 safe harbour)
-  rdsInstanceEncryptedCmk,
-  rdsClusterEncryptedCmk,
-  elasticacheEncryptedCmk,
-  ebsEncryptedCmk,
-  s3BucketEncryptedCmk,
-  secretEncryptedCmk,
-  dynamodbTableEncryptedCmk,
-  snsTopicEncryptedCmk,
-  codebuildProjectEncryptedCmk,
+  // Encryption at rest with customer-managed keys (Art. 26 safe harbour): one rule for every store type;
+  // the retired per-service ids (rds-instance-encrypted-cmk, ...) are aliases of it (aliases.ts).
   storeEncryptedCmk,
   // Encryption in transit
   elasticacheTransitEncryption,
@@ -11649,8 +11500,6 @@ var reviewingRules = [
   elasticacheAuthEnabled,
   rdsPerformanceInsightsCmk,
   rdsLogExports,
-  logGroupEncryptedCmk,
-  lambdaEnvironmentEncryptedCmk,
   codebuildProjectInVpc,
   codebuildProjectNotPrivileged,
   dataClassificationTag,
@@ -11746,7 +11595,7 @@ function settingsFrom(rule, getConfig) {
     if (exceptions !== void 0) {
       try {
         list2 = parseExceptions(exceptions);
-        const misfiled = list2.find((e) => e.rule !== rule.id);
+        const misfiled = list2.find((e) => canonicalRuleId(e.rule) !== rule.id);
         if (misfiled) throw new Error(`${describeException(misfiled)} is in the config of policy ${rule.id}: file it under policy ${misfiled.rule} (crossguard-config --exceptions does)`);
       } catch (err) {
         exceptionsProblem = `policy ${rule.id}: ${err.message}`;
@@ -11808,8 +11657,10 @@ ${outcome.messages.join("\n")}`;
     reportViolation({ message, urn, enforcementLevel: "advisory" });
   }
 }
-function exemptionFor(settings, matcher, rule, urn, outcome) {
-  return outcome.kind === "non-compliant" && !settings.exceptionsProblem ? matcher.match(rule.id, urn) : void 0;
+function exemptionFor(settings, matcher, rule, urn, outcome, resourceType) {
+  if (outcome.kind !== "non-compliant" || settings.exceptionsProblem) return void 0;
+  const hit = matcher.match(rule.id, urn, resourceType);
+  return hit && hit.rule !== rule.id ? { ...hit, reason: exemptionReason(hit, rule.id) } : hit;
 }
 function reportExceptionProblems(settings, matcher, reportViolation, stackUrn) {
   const diagnose = reportViolation;
@@ -11853,7 +11704,7 @@ function resourcePolicy(rule, env = environmentFromProcess()) {
       const tracker = trackingStack(buildStackView([view], env.stack ?? stackFromUrn(view.urn)));
       const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
       if (tracker.consulted()) return;
-      report(outcome, reportViolation, void 0, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
+      report(outcome, reportViolation, void 0, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome, view.type), view, rule.id);
     },
     validateStack: (args, reportViolation) => {
       const views = args.resources.map((r) => viewFromPolicyResource(r, env));
@@ -11866,7 +11717,7 @@ function resourcePolicy(rule, env = environmentFromProcess()) {
         if (!applies(rule, view.type)) continue;
         tracker.reset();
         const outcome = runCheck(rule, () => rule.check(view, ctx));
-        const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
+        const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome, view.type);
         if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
       }
       reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));

@@ -42,7 +42,27 @@ async function bundleText() {
     return file.text;
 }
 
+const USAGE = `usage: npm run build:pack -- [--check]
+
+Bundles the policy pack into policies/bin/index.js (what \`pulumi policy publish\` and policy groups run).
+
+Options:
+  --check     exit 1 when the committed bundle is not what the sources build (CI)
+  -h, --help  print this help and exit 0
+
+Exit codes: 0 built (or fresh), 1 stale, 2 bad usage or a build error.
+`;
+
 async function main(argv) {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(USAGE);
+        return 0;
+    }
+    const unknown = argv.find((a) => a !== "--check");
+    if (unknown !== undefined) {
+        process.stderr.write(`build:pack: ${unknown.startsWith("-") ? `unknown option ${unknown}` : `unexpected argument "${unknown}"`}; see npm run build:pack -- --help\n`);
+        return 2;
+    }
     const text = await bundleText();
     const shown = path.relative(process.cwd(), BUNDLE);
     if (argv.includes("--check")) {

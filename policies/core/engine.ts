@@ -1,6 +1,7 @@
 // Runs a rule set over a stack view: every applicable (rule, resource) pair,
 // with the enforcement level from config overrides else the rule's default.
 import { applyAcknowledgement } from "../acknowledgements";
+import { aliasOf } from "../rules/aliases";
 import { ConfigError } from "./config";
 import { EnforcementLevel, Finding, Outcome, PackConfig, ResourceRule, Rule, StackView } from "./types";
 
@@ -12,6 +13,9 @@ export function enforcementFor(rule: Rule, config: PackConfig): EnforcementLevel
 export function checkEnforcementKeys(rules: readonly Rule[], config: PackConfig): void {
     const ids = new Set(rules.map((r) => r.id));
     const unknown = Object.keys(config.enforcement).filter((id) => !ids.has(id));
+    // A retired id (rules/aliases.ts): a level for it cannot apply to the other types of the rule it was folded into.
+    const retired = unknown.filter((id) => aliasOf(id) && ids.has(aliasOf(id)!.foldedInto));
+    if (retired.length) throw new ConfigError(`enforcement names retired rule id(s): ${retired.map((id) => `${id} (folded into ${aliasOf(id)!.foldedInto}; set its level there)`).join(", ")}`);
     if (unknown.length) throw new ConfigError(`enforcement names unknown rule(s): ${unknown.join(", ")}`);
 }
 

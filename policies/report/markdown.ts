@@ -110,3 +110,30 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
     const cut = assemble(kept, true);
     return cut.length <= limit ? cut : assemble(kept, false);
 }
+
+const STACK_SEPARATOR = "\n\n---\n\n";
+
+/**
+ * One comment for several stacks: one sticky marker at the top, and one size budget for the whole
+ * body. Stacks whose report fits their share keep it whole; what they leave is shared by the
+ * larger ones, each cut by the same rule as a single report (mandatory findings first).
+ */
+export function formatMarkdownComment(reports: readonly Report[], options: MarkdownOptions = {}): string {
+    const limit = options.limit ?? MARKDOWN_LIMIT;
+    const strip = (md: string) => (md.startsWith(`${STICKY_MARKER}\n`) ? md.slice(STICKY_MARKER.length + 1) : md);
+    const whole = reports.map((r) => strip(formatMarkdown(r, { ...options, limit: Number.MAX_SAFE_INTEGER })));
+    const overhead = STICKY_MARKER.length + 1 + STACK_SEPARATOR.length * Math.max(0, reports.length - 1);
+    const join = (parts: string[]) => `${STICKY_MARKER}\n${parts.join(STACK_SEPARATOR)}`;
+    if (whole.reduce((n, md) => n + md.length, 0) + overhead <= limit) return join(whole);
+
+    const parts = [...whole];
+    let budget = limit - overhead;
+    let left = reports.length;
+    // Smallest first, so every share left over goes to the stacks that need it.
+    for (const i of whole.map((md, i) => ({ i, n: md.length })).sort((a, b) => a.n - b.n).map((e) => e.i)) {
+        const share = Math.floor(budget / left--);
+        if (whole[i].length > share) parts[i] = strip(formatMarkdown(reports[i], { ...options, limit: share + STICKY_MARKER.length + 1 }));
+        budget -= parts[i].length;
+    }
+    return join(parts);
+}

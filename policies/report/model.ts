@@ -2,6 +2,7 @@
 // of every rule in the pack. Text, Markdown, SARIF and JSON all read from here.
 import { Coverage, NOT_REVIEWED, coverageLine } from "../core/coverage";
 import { Finding, PackConfig, RuleMetadata, Severity } from "../core/types";
+import { aliasesCovering } from "../rules/aliases";
 
 /** Where and when a report was made: what a reviewer needs to trust it as evidence. */
 export interface Provenance {
@@ -141,7 +142,11 @@ export function findingFingerprint(f: Pick<Finding, "ruleId" | "urn">): string {
 }
 
 export function isBaselined(report: Report, f: Finding): boolean {
-    return report.baseline !== undefined && report.baseline.has(findingFingerprint(f));
+    if (report.baseline === undefined) return false;
+    if (report.baseline.has(findingFingerprint(f))) return true;
+    // A baseline written before a rule was folded names the retired id (rules/aliases.ts).
+    for (const alias of aliasesCovering(f.ruleId, f.resourceType)) if (report.baseline.has(findingFingerprint({ ruleId: alias.id, urn: f.urn }))) return true;
+    return false;
 }
 
 /** Violations that fail the run at the report's threshold (baselined ones excepted). */

@@ -27,4 +27,6 @@ export function renderCatalogue(ruleSet: readonly Rule[]): string {
     ].join("\n");
 }
 
-if (require.main === module) process.stdout.write(renderCatalogue(rules));
+// Run as a script only: inside an esbuild bundle (the db-tasks CLIs) every module is `require.main`, and the
+// catalogue would be printed at the start of each build log.
+if (require.main === module && /catalogue\.[jt]s$/.test(process.argv[1] ?? "")) process.stdout.write(renderCatalogue(rules));

@@ -1,8 +1,6 @@
 // Every APPI rule, one per file under policies/rules/<service>/<rule-id>.ts (file name == rule id).
 import { Rule } from "../core/types";
-import { logGroupEncryptedCmk } from "./cloudwatch/log-group-encrypted-cmk";
 import { logGroupRetention } from "./cloudwatch/log-group-retention";
-import { codebuildProjectEncryptedCmk } from "./codebuild/codebuild-project-encrypted-cmk";
 import { codebuildProjectInVpc } from "./codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "./codebuild/codebuild-project-not-privileged";
 import { codebuildNoStoredCredentials } from "./codebuild/codebuild-no-stored-credentials";
@@ -10,15 +8,12 @@ import { cognitoAdvancedSecurity } from "./cognito/cognito-advanced-security";
 import { cognitoDeletionProtection } from "./cognito/cognito-deletion-protection";
 import { cognitoMfa } from "./cognito/cognito-mfa";
 import { dynamodbPointInTimeRecovery } from "./dynamodb/dynamodb-point-in-time-recovery";
-import { dynamodbTableEncryptedCmk } from "./dynamodb/dynamodb-table-encrypted-cmk";
 import { defaultSecurityGroupClosed } from "./ec2/default-security-group-closed";
-import { ebsEncryptedCmk } from "./ec2/ebs-encrypted-cmk";
 import { ec2Imdsv2Required } from "./ec2/ec2-imdsv2-required";
 import { securityGroupNoPublicDataPort } from "./ec2/security-group-no-public-data-port";
 import { vpcFlowLogsEnabled } from "./ec2/vpc-flow-logs-enabled";
 import { cacheSubnetGroupPrivate } from "./elasticache/cache-subnet-group-private";
 import { elasticacheAuthEnabled } from "./elasticache/elasticache-auth-enabled";
-import { elasticacheEncryptedCmk } from "./elasticache/elasticache-encrypted-cmk";
 import { elasticacheMultiAz } from "./elasticache/elasticache-multi-az";
 import { elasticacheSnapshotRetention } from "./elasticache/elasticache-snapshot-retention";
 import { elasticacheTransitEncryption } from "./elasticache/elasticache-transit-encryption";
@@ -29,30 +24,24 @@ import { githubOidcTrustPinned } from "./iam/github-oidc-trust-pinned";
 import { resourcePolicyNotPublic } from "./iam/resource-policy-not-public";
 import { kmsKeyRotation } from "./kms/kms-key-rotation";
 import { kmsKeySingleRegion } from "./kms/kms-key-single-region";
-import { lambdaEnvironmentEncryptedCmk } from "./lambda/lambda-environment-encrypted-cmk";
 import { lambdaInPrivateSubnet } from "./lambda/lambda-in-private-subnet";
 import { lambdaNotPubliclyInvocable } from "./lambda/lambda-not-publicly-invocable";
 import { databaseProtectedInPulumi } from "./rds/database-protected-in-pulumi";
 import { dbSubnetGroupPrivate } from "./rds/db-subnet-group-private";
 import { rdsAutoMinorVersionUpgrade } from "./rds/rds-auto-minor-version-upgrade";
 import { rdsClusterBackupRetention } from "./rds/rds-cluster-backup-retention";
-import { rdsClusterEncryptedCmk } from "./rds/rds-cluster-encrypted-cmk";
 import { rdsClusterPostgresTls } from "./rds/rds-cluster-postgres-tls";
 import { rdsDeletionProtection } from "./rds/rds-deletion-protection";
 import { rdsIamAuthentication } from "./rds/rds-iam-authentication";
 import { rdsInstanceBackupRetention } from "./rds/rds-instance-backup-retention";
-import { rdsInstanceEncryptedCmk } from "./rds/rds-instance-encrypted-cmk";
 import { rdsInstancePostgresTls } from "./rds/rds-instance-postgres-tls";
 import { rdsLogExports } from "./rds/rds-log-exports";
 import { rdsMultiAz } from "./rds/rds-multi-az";
 import { rdsNotPubliclyAccessible } from "./rds/rds-not-publicly-accessible";
 import { rdsPerformanceInsightsCmk } from "./rds/rds-performance-insights-cmk";
 import { rdsProxyRequireTls } from "./rds/rds-proxy-require-tls";
-import { s3BucketEncryptedCmk } from "./s3/s3-bucket-encrypted-cmk";
 import { s3BucketPublicAccessBlocked } from "./s3/s3-bucket-public-access-blocked";
-import { secretEncryptedCmk } from "./secretsmanager/secret-encrypted-cmk";
 import { secretRotation } from "./secretsmanager/secret-rotation";
-import { snsTopicEncryptedCmk } from "./sns/sns-topic-encrypted-cmk";
 import { storeBackups } from "./stores/store-backups";
 import { storeEncryptedCmk } from "./stores/store-encrypted-cmk";
 import { storePrivate } from "./stores/store-private";
@@ -66,16 +55,8 @@ const reviewingRules: readonly Rule[] = [
     regionAllowed,
     dataFlowsInAllowedRegions,
     kmsKeySingleRegion,
-    // Encryption at rest with customer-managed keys (Art. 26 safe harbour)
-    rdsInstanceEncryptedCmk,
-    rdsClusterEncryptedCmk,
-    elasticacheEncryptedCmk,
-    ebsEncryptedCmk,
-    s3BucketEncryptedCmk,
-    secretEncryptedCmk,
-    dynamodbTableEncryptedCmk,
-    snsTopicEncryptedCmk,
-    codebuildProjectEncryptedCmk,
+    // Encryption at rest with customer-managed keys (Art. 26 safe harbour): one rule for every store type;
+    // the retired per-service ids (rds-instance-encrypted-cmk, ...) are aliases of it (aliases.ts).
     storeEncryptedCmk,
     // Encryption in transit
     elasticacheTransitEncryption,
@@ -118,8 +99,6 @@ const reviewingRules: readonly Rule[] = [
     elasticacheAuthEnabled,
     rdsPerformanceInsightsCmk,
     rdsLogExports,
-    logGroupEncryptedCmk,
-    lambdaEnvironmentEncryptedCmk,
     codebuildProjectInVpc,
     codebuildProjectNotPrivileged,
     dataClassificationTag,

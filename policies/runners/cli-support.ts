@@ -1,5 +1,6 @@
 // What the offline check and the audit CLIs share: config and exceptions files,
 // report output, and the exit-code contract (0 pass, 1 mandatory violation, 2 bad input).
+import { aliasOf, canonicalRuleId } from "../rules/aliases";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -143,7 +144,18 @@ export function loadConfigFile(file: string | undefined): PackConfig {
 }
 
 export function loadExceptionsFile(file: string | undefined, knownRules: readonly string[]): PolicyException[] {
-    return file === undefined ? [] : loadExceptions(file, { knownRules });
+    if (file === undefined) return [];
+    const list = loadExceptions(file, { knownRules });
+    warnRetiredIds(file, "exceptions", list.map((e) => e.rule));
+    return list;
+}
+
+/** A note on stderr for waivers filed under retired rule ids (rules/aliases.ts): they still apply, and should be refiled. */
+function warnRetiredIds(file: string, what: string, ids: readonly string[]): void {
+    const retired = [...new Set(ids.filter((id) => aliasOf(id)))];
+    if (!retired.length) return;
+    const names = retired.map((id) => `${id} (now ${canonicalRuleId(id)})`).join(", ");
+    process.stderr.write(`note: ${what} ${file} names deprecated rule id(s) ${names}: they still apply to the types the old rule judged; rename them\n`);
 }
 
 export function parseFormat(value: string | undefined, allowed: readonly string[] = REPORT_FORMATS): ReportFormat {
@@ -223,6 +235,7 @@ export function loadBaseline(file: string): Set<string> {
         if (typeof f?.rule !== "string" || typeof f?.urn !== "string") throw new InputError(`baseline ${file}: findings[${i}] needs "rule" and "urn" strings`);
         prints.add(findingFingerprint({ ruleId: f.rule, urn: f.urn }));
     });
+    warnRetiredIds(file, "baseline", findings.map((f: { rule: string }) => f.rule));
     return prints;
 }
 

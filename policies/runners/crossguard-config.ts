@@ -10,6 +10,7 @@ import { checkEnforcementKeys, enforcementFor } from "../core/engine";
 import { PackConfig, Rule } from "../core/types";
 import { PolicyException } from "../exceptions";
 import { rules as packRules } from "../rules";
+import { canonicalRuleId } from "../rules/aliases";
 import { CommandSpec, loadConfigFile, loadExceptionsFile, parseCommandLine, printHelp, runCli } from "./cli-support";
 
 export type CrossGuardPolicyConfig = Record<string, { enforcementLevel: string; exceptions?: PolicyException[] } & Omit<PackConfig, "enforcement">>;
@@ -19,7 +20,8 @@ export function crossGuardPolicyConfig(config: PackConfig, rules: readonly Rule[
     const { enforcement: _perRule, ...settings } = config;
     return Object.fromEntries(
         rules.map((rule) => {
-            const own = exceptions.filter((e) => e.rule === rule.id);
+            // An exception under a retired rule id goes to the rule it was folded into (rules/aliases.ts).
+            const own = exceptions.filter((e) => canonicalRuleId(e.rule) === rule.id);
             return [rule.id, { enforcementLevel: enforcementFor(rule, config), ...settings, ...(own.length ? { exceptions: own } : {}) }];
         }),
     );

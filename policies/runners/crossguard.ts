@@ -28,7 +28,8 @@ import { buildStackView } from "../core/stack-view";
 import { Outcome, PackConfig, ProviderView, ResourceRule, ResourceView, Rule, RuleContext, StackRule, StackView } from "../core/types";
 import { normaliseProps } from "../core/values";
 import { applyAcknowledgement } from "../acknowledgements";
-import { EXCEPTION_SCHEMA, ExceptionMatcher, PolicyException, describeException, parseExceptions, unusedExceptionMessage } from "../exceptions";
+import { EXCEPTION_SCHEMA, ExceptionMatcher, PolicyException, describeException, exemptionReason, parseExceptions, unusedExceptionMessage } from "../exceptions";
+import { canonicalRuleId } from "../rules/aliases";
 import { ruleHelpUri } from "../report/model";
 import { rules as packRules } from "../rules";
 import { isDefaultProviderName, stackFromUrn } from "./views";
@@ -146,7 +147,7 @@ function settingsFrom(rule: Rule, getConfig: () => object): PolicySettings {
         if (exceptions !== undefined) {
             try {
                 list = parseExceptions(exceptions);
-                const misfiled = list.find((e) => e.rule !== rule.id);
+                const misfiled = list.find((e) => canonicalRuleId(e.rule) !== rule.id);
                 if (misfiled) throw new Error(`${describeException(misfiled)} is in the config of policy ${rule.id}: file it under policy ${misfiled.rule} (crossguard-config --exceptions does)`);
             } catch (err) {
                 exceptionsProblem = `policy ${rule.id}: ${(err as Error).message}`;
@@ -221,8 +222,11 @@ function report(outcome: Outcome, reportViolation: ReportViolation, urn?: string
 }
 
 /** The exception covering a non-compliant outcome, unless the policy's exceptions are unusable. */
-function exemptionFor(settings: PolicySettings, matcher: ExceptionMatcher, rule: Rule, urn: string, outcome: Outcome): PolicyException | undefined {
-    return outcome.kind === "non-compliant" && !settings.exceptionsProblem ? matcher.match(rule.id, urn) : undefined;
+function exemptionFor(settings: PolicySettings, matcher: ExceptionMatcher, rule: Rule, urn: string, outcome: Outcome, resourceType?: string): PolicyException | undefined {
+    if (outcome.kind !== "non-compliant" || settings.exceptionsProblem) return undefined;
+    const hit = matcher.match(rule.id, urn, resourceType);
+    // Filed under a retired rule id: the report says so.
+    return hit && hit.rule !== rule.id ? { ...hit, reason: exemptionReason(hit, rule.id) } : hit;
 }
 
 /** After the stack phase: unusable exceptions fail the preview (as the offline check and audit refuse them); unused ones are reported. */
@@ -275,7 +279,7 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
             const outcome = runCheck(rule, () => rule.check(view, { stack: tracker.stack, config: settings.config }));
             // Decided with other resources in mind: the stack phase reports it, with all of them in view.
             if (tracker.consulted()) return;
-            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome), view, rule.id);
+            report(outcome, reportViolation, undefined, exemptionFor(settings, settings.exceptions, rule, view.urn, outcome, view.type), view, rule.id);
         },
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const views = args.resources.map((r) => viewFromPolicyResource(r, env));
@@ -292,7 +296,7 @@ export function resourcePolicy(rule: ResourceRule, env: CrossGuardEnvironment = 
                 // from an index it built over the stack for the first without touching the stack again.
                 tracker.reset();
                 const outcome = runCheck(rule, () => rule.check(view, ctx));
-                const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome);
+                const exemption = exemptionFor(settings, matcher, rule, view.urn, outcome, view.type);
                 if (tracker.consulted() || deferredAlone(rule, view, settings.config, stackName)) report(outcome, reportViolation, view.urn, exemption, view, rule.id);
             }
             reportExceptionProblems(settings, matcher, reportViolation, rootUrn(views));

@@ -4,7 +4,7 @@
 import { planStack } from "../../plan/run";
 import { listStacks } from "../../plan/stack-config";
 import { rules } from "../rules";
-import { STICKY_MARKER } from "../report/markdown";
+import { formatMarkdownComment } from "../report/markdown";
 import { Report } from "../report/model";
 import {
     CommandSpec,
@@ -66,10 +66,11 @@ export async function main(argv: string[]): Promise<number> {
     const code = exitCodeFor(reports);
     if (values["write-baseline"] !== undefined) deliver("check", JSON.stringify(baselineOf(reports), null, 2), values["write-baseline"], "baseline");
     const commandLine = ["npm run check --", ...argv].join(" ");
-    const separator = format === "markdown" ? "\n\n---\n\n" : "\n\n";
-    const rendered = reports.map((report) => render(report, format, { artifact: `Pulumi.${report.stack}.yaml`, output: values.output, commandLine, exitCode: exitCodeFor([report]) }));
-    // One comment for every stack: one sticky marker, at the top.
-    const text = rendered.map((r, i) => (i > 0 && format === "markdown" ? r.replace(`${STICKY_MARKER}\n`, "") : r)).join(separator);
+    // Markdown is one comment for every stack: one sticky marker, one size budget.
+    const text =
+        format === "markdown"
+            ? formatMarkdownComment(reports, { fullReport: process.env.APPI_FULL_REPORT_URL || undefined })
+            : reports.map((report) => render(report, format, { artifact: `Pulumi.${report.stack}.yaml`, output: values.output, commandLine, exitCode: exitCodeFor([report]) })).join("\n\n");
     deliver("check", text, values.output);
     return code;
 }

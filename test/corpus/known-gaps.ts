@@ -20,8 +20,6 @@ export interface KnownDisagreement {
 
 const SEALED_SECRET =
     "a stack export holds a secret's ciphertext only: the audit reports the value as could-not-be-checked (advisory, never a pass or a silent fail); CrossGuard and the offline check read the plaintext and decide";
-const OUTPUT_ONLY_KEY =
-    "the audit and the offline check overlay inputs on recorded outputs, so a key AWS filled in (the AWS-managed default) looks declared; CrossGuard's per-resource phase sees inputs only and fails it. Provenance (declared vs recorded) is issue 10 item 2, the stores helper's";
 const COMPUTED_EXPOSURE = "the rule matches 0.0.0.0/0 and ::/0 only; a CIDR that merely contains public addresses (a split range, one public host) is issue 10 item 4, the flows helper's";
 
 export const knownGaps: KnownGap[] = [
@@ -30,12 +28,6 @@ export const knownGaps: KnownGap[] = [
     { mutation: "rds/backup-secret", runners: ["audit"], reason: SEALED_SECRET },
     { mutation: "logs/retention-secret", runners: ["audit"], reason: SEALED_SECRET },
     { mutation: "rds/multi-az-secret", runners: ["audit"], reason: SEALED_SECRET },
-    { mutation: "rds/key-only-in-outputs", runners: ["audit", "offline"], reason: OUTPUT_ONLY_KEY },
-    { mutation: "rds/cluster-default-key", runners: ["audit", "offline"], reason: OUTPUT_ONLY_KEY },
-    {
-        mutation: "dynamodb/table-aws-managed-key",
-        reason: `${OUTPUT_ONLY_KEY}; and here CrossGuard defers the rule to the stack phase (it resolves keys through the stack), which sees outputs, so all three pass an ARN of a key the stack does not create`,
-    },
     {
         mutation: "rds/publicly-accessible-only-in-outputs",
         runners: ["crossguard"],

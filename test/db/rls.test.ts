@@ -304,8 +304,15 @@ describe("db: row-level security and roles (attacks that must fail)", function (
             WHERE n.nspname = 'public' AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')
             GROUP BY r.rolname ORDER BY r.rolname`);
         assert.deepEqual(rows, [
-            // The auditor: aggregates only (erasure queue and SLA, 0010; compliance figures, 0012), no personal data.
-            { rolname: "pii_audit", callable: ["compliance_access_review", "compliance_audit_gaps", "compliance_deletion_latencies", "compliance_metrics", "config_interval", "erasure_sla", "erasure_status", "key_version_status"] },
+            // The auditor: aggregates only (erasure queue and SLA, 0010; compliance figures, 0012; the monthly report's, 0016), no personal data.
+            {
+                rolname: "pii_audit",
+                callable: [
+                    "compliance_access_by_hour", "compliance_access_review", "compliance_audit_gaps", "compliance_deletion_latencies", "compliance_deletion_summary",
+                    "compliance_dsr_summary", "compliance_incident_timeline", "compliance_metrics", "compliance_provision_summary", "config_interval",
+                    "erasure_sla", "erasure_status", "key_version_status",
+                ],
+            },
             { rolname: "pii_read", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
             { rolname: "pii_write", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
         ]);

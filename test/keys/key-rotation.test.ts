@@ -151,6 +151,9 @@ describe("keys:reencrypt command line", function () {
         assert.deepEqual(parseKeysArgs(["--batch-size", "50", "--verify-sample", "7"]), { batchSize: 50, verifySample: 7 });
         assert.throws(() => parseKeysArgs(["--batch-size", "0"]), /positive integer/);
         assert.throws(() => parseKeysArgs(["--batch", "5"]), /unknown option --batch/);
-        assert.deepEqual(parseKeysArgs(["--help"]), { help: true });
+        assert.throws(() => parseKeysArgs(["--batch-size", "20000"]), /--batch-size needs a positive integer up to 10000, got 20000/);
+        assert.throws(() => parseKeysArgs(["--verify-sample"]), /option --verify-sample needs a value/);
+        const help = parseKeysArgs(["--help"]);
+        assert.ok("help" in help && help.usage.startsWith("usage: npm run keys:reencrypt -- [--batch-size N] [--verify-sample N]"));
     });
 });

@@ -106,7 +106,7 @@ describe("plan summary of the real dev stack: personal data, exposure, deployers
 
     it("says which prod-only rules do not apply in dev", function () {
         for (const id of ["rds-multi-az", "rds-deletion-protection", "cognito-deletion-protection"]) assert.ok(summary.prodOnlyRules.includes(id), id);
-        assert.ok(!summary.prodOnlyRules.includes("rds-instance-encrypted-cmk"), "an everywhere rule is not prod-only");
+        assert.ok(!summary.prodOnlyRules.includes("store-encrypted-cmk"), "an everywhere rule is not prod-only");
         assert.match(text.replace(/\n/g, " "), /Not applicable in dev \(prod-only rules\): .*rds-multi-az/);
     });
 

@@ -33,7 +33,14 @@ function buildIndex(stack: StackView, referrerType: string, prop: string): Refer
     for (const referrer of stack.ofType(referrerType)) {
         for (const ref of refsIn(referrer.props[prop])) {
             if (ref === UNKNOWN) {
-                unresolved.push(referrer);
+                // During preview: the property's dependencies (CrossGuard's propertyDependencies) name the resource it was computed from.
+                const named = (referrer.dependsOn?.[prop] ?? []).flatMap((urn) => resolveAll(stack, urn));
+                if (!named.length) unresolved.push(referrer);
+                for (const target of named) {
+                    const list = byTarget.get(target);
+                    if (!list) byTarget.set(target, [referrer]);
+                    else if (!list.includes(referrer)) list.push(referrer);
+                }
                 continue;
             }
             for (const target of resolveAll(stack, ref)) {

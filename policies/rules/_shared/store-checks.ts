@@ -141,9 +141,11 @@ function delegateTarget(resource: ResourceView, delegate: Delegate, stack: Stack
 
 function modeProblem(holder: Props | undefined, modes: readonly KeyMode[] | undefined, where: string): string | undefined {
     for (const mode of modes ?? []) {
-        const value = asComparable(valueAt(holder, mode.path, mode.awsDefault));
+        const given = valueAt(holder, mode.path);
+        const value = asComparable(given === undefined ? mode.awsDefault : given);
         if (!mode.oneOf.some((v) => asComparable(v) === value)) {
-            return `${where ? `${where}.` : ""}${mode.path} is ${value === undefined ? "unset" : JSON.stringify(value)}, not ${mode.oneOf.map((v) => JSON.stringify(v)).join(" or ")}, so no customer-managed key is used`;
+            const shown = given === undefined ? (value === undefined ? "unset" : `unset (AWS default ${JSON.stringify(value)})`) : JSON.stringify(value);
+            return `${where ? `${where}.` : ""}${mode.path} is ${shown}, not ${mode.oneOf.map((v) => JSON.stringify(v)).join(" or ")}, so no customer-managed key is used`;
         }
     }
     return undefined;
@@ -181,10 +183,21 @@ function jsonKeyProblem(resource: ResourceView, found: Found, location: KeyLocat
     return keyValueProblem(resource, typeof keyRef === "string" ? keyRef : undefined, `${found.where} ${location.jsonField}`, location.path.split(".")[0], stack, config, defaultKey);
 }
 
+/** The account's EBS defaults in the resource's region, as this stack sets them: encryption on by default, and its default key. */
+function ebsAccountDefaults(resource: ResourceView, stack: StackView): { on: boolean; key?: ResourceView } {
+    const on = stack.ofType(EBS_DEFAULTS).some((r) => r.region === resource.region && asComparable(valueAt(r.props, "enabled", true)) === true);
+    return { on, key: on ? stack.ofType(EBS_DEFAULT_KEY).find((r) => r.region === resource.region) : undefined };
+}
+
 function keyLocationProblems(resource: ResourceView, props: Props, location: KeyLocation, stack: StackView, config: PackConfig, defaultKey: string): string[] {
     const path = pathOf(location.path);
     const topLevel = path.segments[0].name;
-    const found = collect(props, path);
+    let found = collect(props, path);
+    // EBS: a device that says nothing is encrypted by the account default (aws.ebs.EncryptionByDefault), with
+    // the account's default key (aws.ebs.DefaultKmsKey) when it names none.
+    const ebs = location.accountDefault === "ebs" ? ebsAccountDefaults(resource, stack) : undefined;
+    if (ebs?.on && !location.optional && !found.length) found = [{ value: undefined, holder: {}, where: location.path }];
+    const modes = ebs?.on ? location.modes?.map((m) => ({ ...m, awsDefault: true })) : location.modes;
     if (!found.length || (found.length === 1 && found[0].value === undefined && found[0].holder === undefined)) {
         if (location.optional) return [];
         // Nothing on the way: check the settings on the resource itself for a clearer message.
@@ -200,11 +213,16 @@ function keyLocationProblems(resource: ResourceView, props: Props, location: Key
         }
         if (item.value !== UNKNOWN) {
             const parentWhere = item.where.includes(".") ? item.where.slice(0, item.where.lastIndexOf(".")) : "";
-            const mode = modeProblem(item.holder, location.modes, parentWhere);
+            const mode = modeProblem(item.holder, modes, parentWhere);
             if (mode) {
                 problems.push(mode);
                 continue;
             }
+        }
+        if (ebs?.key && (item.value === undefined || item.value === null || item.value === "")) {
+            const p = keyValueProblem(ebs.key, unwrap(ebs.key.props.keyArn), "keyArn", "keyArn", stack, config, defaultKey);
+            if (p) problems.push(`${item.where} is unset, so the account's EBS default key ${ebs.key.name} is used, and its ${p}`);
+            continue;
         }
         const p = keyValueProblem(resource, item.value, item.where, topLevel, stack, config, defaultKey);
         if (p) problems.push(p);

@@ -43,6 +43,8 @@ export interface KeyLocation {
     jsonField?: string;
     /** For a JSON document: this field true means the AWS-owned key. */
     jsonAwsOwnedFlag?: string;
+    /** Unset settings fall back to the account's defaults (EBS: aws.ebs.EncryptionByDefault and aws.ebs.DefaultKmsKey in the region). */
+    accountDefault?: "ebs";
 }
 
 /** Another resource decides this aspect: the one this resource names in `refProp` (a cluster instance's cluster). */
@@ -394,7 +396,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:ebs/volume:Volume",
         what: "EBS volume",
-        encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE] })], defaultKey: "alias/aws/ebs" },
+        encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })], defaultKey: "alias/aws/ebs" },
         backups: { anyOf: [BACKUP_PLAN] },
     },
     {
@@ -402,7 +404,7 @@ const ENTRIES: readonly StoreEntry[] = [
         type: "aws:ec2/instance:Instance",
         what: "EC2 instance disks",
         encryption: {
-            keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE] }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+            keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
             defaultKey: "alias/aws/ebs (or the account's EBS default key)",
         },
     },
@@ -411,7 +413,7 @@ const ENTRIES: readonly StoreEntry[] = [
         type: "aws:ec2/launchTemplate:LaunchTemplate",
         what: "EC2 launch template disks",
         encryption: {
-            keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE] })],
+            keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
             defaultKey: "alias/aws/ebs (or the account's EBS default key)",
         },
     },

@@ -142,7 +142,7 @@ describe("publishable pack (policies/ alone)", function () {
             await call(client!.configure as never, conf);
 
             const spec = (await call(client!.analyze as never, analyzeRequest("aws:rds/cluster:Cluster", "pii-database-cluster", { engine: "aurora-postgresql", storageEncrypted: true, kmsKeyId: "alias/aws/rds", backupRetentionPeriod: 7 }))) as analyzerPb.AnalyzeResponse;
-            const cmk = spec.getDiagnosticsList().find((d) => d.getPolicyname() === "rds-cluster-encrypted-cmk");
+            const cmk = spec.getDiagnosticsList().find((d) => d.getPolicyname() === "store-encrypted-cmk");
             assert.ok(cmk, pack!.stderr());
             assert.equal(cmk.getEnforcementlevel(), analyzerPb.EnforcementLevel.MANDATORY);
 

@@ -1,5 +1,4 @@
 import * as aws from "@pulumi/aws";
-import { logGroupEncryptedCmk } from "../../../policies/rules/cloudwatch/log-group-encrypted-cmk";
 import { codebuildProjectInVpc } from "../../../policies/rules/codebuild/codebuild-project-in-vpc";
 import { codebuildProjectNotPrivileged } from "../../../policies/rules/codebuild/codebuild-project-not-privileged";
 import { cognitoAdvancedSecurity } from "../../../policies/rules/cognito/cognito-advanced-security";
@@ -9,7 +8,6 @@ import { defaultSecurityGroupClosed } from "../../../policies/rules/ec2/default-
 import { ec2Imdsv2Required } from "../../../policies/rules/ec2/ec2-imdsv2-required";
 import { vpcFlowLogsEnabled } from "../../../policies/rules/ec2/vpc-flow-logs-enabled";
 import { elasticacheMultiAz } from "../../../policies/rules/elasticache/elasticache-multi-az";
-import { lambdaEnvironmentEncryptedCmk } from "../../../policies/rules/lambda/lambda-environment-encrypted-cmk";
 import { databaseProtectedInPulumi } from "../../../policies/rules/rds/database-protected-in-pulumi";
 import { rdsAutoMinorVersionUpgrade } from "../../../policies/rules/rds/rds-auto-minor-version-upgrade";
 import { elasticacheAuthEnabled } from "../../../policies/rules/elasticache/elasticache-auth-enabled";
@@ -67,10 +65,6 @@ describe("advisory rules: databases", () => {
 });
 
 describe("advisory rules: logs, CI, compute", () => {
-    it("log-group-encrypted-cmk: fails without kmsKeyId, passes with a CMK", () => {
-        assertViolation(runRule(logGroupEncryptedCmk, view(aws.cloudwatch.LogGroup, { retentionInDays: 365 })), /kmsKeyId/);
-        assertCompliant(runRule(logGroupEncryptedCmk, view(aws.cloudwatch.LogGroup, { retentionInDays: 365, kmsKeyId: CMK })));
-    });
     const project = (extra: Partial<aws.codebuild.ProjectArgs> = {}, privileged = false) =>
         view(aws.codebuild.Project, {
             artifacts: { type: "NO_ARTIFACTS" },
@@ -87,12 +81,7 @@ describe("advisory rules: logs, CI, compute", () => {
         assertViolation(runRule(codebuildProjectNotPrivileged, project({}, true)), /privileged mode/);
         assertCompliant(runRule(codebuildProjectNotPrivileged, project()));
     });
-    it("lambda-environment-encrypted-cmk: fails env vars without kmsKeyArn, passes with a CMK, skips functions without env", () => {
-        const base = { role: "arn:aws:iam::1:role/fn", runtime: "nodejs22.x", handler: "index.handler" };
-        assertViolation(runRule(lambdaEnvironmentEncryptedCmk, view(aws.lambda.Function, { ...base, environment: { variables: { DB_HOST: "db" } } })), /kmsKeyArn/);
-        assertCompliant(runRule(lambdaEnvironmentEncryptedCmk, view(aws.lambda.Function, { ...base, environment: { variables: { DB_HOST: "db" } }, kmsKeyArn: CMK })));
-        assertNotApplicable(runRule(lambdaEnvironmentEncryptedCmk, view(aws.lambda.Function, base)));
-    });
+    // log-group-encrypted-cmk and lambda-environment-encrypted-cmk are folded into store-encrypted-cmk (encryption-at-rest.test.ts).
     it("ec2-imdsv2-required: fails optional tokens (the default), passes required, on instances and launch templates", () => {
         assertViolation(runRule(ec2Imdsv2Required, view(aws.ec2.Instance, { ami: "ami-1" })), /IMDSv1 is allowed/);
         assertCompliant(runRule(ec2Imdsv2Required, view(aws.ec2.Instance, { ami: "ami-1", metadataOptions: { httpTokens: "required" } })));

@@ -41,8 +41,9 @@ describe("APPI rule set", () => {
     it("makes the issue's mandatory families mandatory by default", () => {
         const mandatory = [
             "region-allowed",
-            "rds-cluster-encrypted-cmk",
-            "rds-instance-encrypted-cmk",
+            "store-encrypted-cmk",
+            "store-backups",
+            "store-private",
             "elasticache-transit-encryption",
             "rds-instance-postgres-tls",
             "security-group-no-public-data-port",

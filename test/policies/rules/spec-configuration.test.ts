@@ -20,7 +20,7 @@ describe("the spec's Aurora setup (pii-encryption-database-setup.md)", () => {
     const findings = evaluate(rules, stackOf([cluster, instance, sgRule], "prod"), resolveConfig({}));
 
     it("is flagged for the AWS-managed key, the 7-day backups and the default cluster parameter group", () => {
-        assert.deepEqual(failed(findings, "mandatory"), ["rds-cluster-backup-retention", "rds-cluster-encrypted-cmk", "rds-cluster-postgres-tls"]);
+        assert.deepEqual(failed(findings, "mandatory"), ["rds-cluster-backup-retention", "rds-cluster-postgres-tls", "store-encrypted-cmk"]);
         const messages = findings.filter((f) => f.outcome.kind === "non-compliant").flatMap((f) => (f.outcome.kind === "non-compliant" ? f.outcome.messages : []));
         assert.ok(messages.some((m) => /alias\/aws\/rds/.test(m)));
         assert.ok(messages.some((m) => /7 day\(s\), below the minimum of 14/.test(m)));

@@ -34,7 +34,7 @@ describe("audit CLI on stack exports", () => {
         assert.equal(coverage.line, `${coverage.reviewed} of ${coverage.types} resource types reviewed`);
         assert.deepEqual(Object.keys(doc.summary).sort(), ["baselined", "exempted", "failed", "failing", "passed", "resources", "unchecked", "verdict"]);
         const byRule = new Map(doc.violations.map((v) => [v.policyName, v]));
-        for (const rule of ["rds-cluster-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention", "region-allowed"]) {
+        for (const rule of ["store-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention", "region-allowed"]) {
             const v = byRule.get(rule);
             assert.ok(v, `expected a violation of ${rule}`);
             assert.equal(v.enforcementLevel, "mandatory");
@@ -54,7 +54,7 @@ describe("audit CLI on stack exports", () => {
         const r = await audit(fixture("export-aurora-spec.json"), "--format", "json");
         assert.equal(r.code, 1);
         const doc = JSON.parse(r.stdout) as JsonOut;
-        const cmk = doc.violations.find((v) => v.policyName === "rds-cluster-encrypted-cmk");
+        const cmk = doc.violations.find((v) => v.policyName === "store-encrypted-cmk");
         const backups = doc.violations.find((v) => v.policyName === "rds-cluster-backup-retention");
         assert.ok(cmk && backups, JSON.stringify(doc.violations.map((v) => v.policyName)));
         assert.match(cmk.message, /alias\/aws\/rds/);
@@ -63,7 +63,7 @@ describe("audit CLI on stack exports", () => {
         assert.equal(backups.enforcementLevel, "mandatory");
     });
 
-    it("never prints secret ciphertext and reports an unreadable secret as not checked, not as a pass", async () => {
+    it("never prints secret ciphertext, and never passes a sealed key it cannot prove", async () => {
         const raw = fs.readFileSync(fixture("export-secrets.json"), "utf8");
         assert.match(raw, /SECRETKEYCIPHERTEXT0001/);
         for (const format of ["text", "json", "sarif", "markdown"]) {
@@ -71,11 +71,25 @@ describe("audit CLI on stack exports", () => {
             assert.equal(r.code, 0, `${format}: ${r.stderr}`);
             assert.doesNotMatch(r.stdout, /SECRETKEYCIPHERTEXT0001|Zm9vYmFyYmF6cXV4|c2VjcmV0a2V5aWQ/, format);
         }
+        // The sealed key id is proven by its property dependency on the stack's KMS key: not read, not guessed.
         const doc = JSON.parse((await audit(fixture("export-secrets.json"), "--format", "json")).stdout) as JsonOut;
-        const unchecked = doc.violations.find((v) => v.policyName === "rds-cluster-encrypted-cmk");
-        assert.ok(unchecked, "the CMK rule must say it could not check the secret key id");
-        assert.equal(unchecked.enforcementLevel, "advisory");
-        assert.match(unchecked.message, /could not be checked/);
+        assert.equal(doc.violations.find((v) => v.policyName === "store-encrypted-cmk"), undefined, JSON.stringify(doc.violations));
+        // Without that dependency a sealed key proves nothing: a mandatory failure, never a pass.
+        const raw2 = JSON.parse(raw);
+        for (const r of raw2.deployment.resources) delete r.propertyDependencies;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "appi-audit-"));
+        try {
+            fs.writeFileSync(path.join(dir, "sealed.json"), JSON.stringify(raw2));
+            const r = await audit(path.join(dir, "sealed.json"), "--format", "json");
+            assert.equal(r.code, 1);
+            assert.doesNotMatch(r.stdout, /SECRETKEYCIPHERTEXT0001|c2VjcmV0a2V5aWQ/);
+            const unproven = (JSON.parse(r.stdout) as JsonOut).violations.find((v) => v.policyName === "store-encrypted-cmk");
+            assert.ok(unproven, "an unreadable key with no dependency must not pass");
+            assert.equal(unproven.enforcementLevel, "mandatory");
+            assert.match(unproven.message, /secret this runner cannot read/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("reads UTF-8 exports (a Japanese resource name) as well as ASCII ones", async () => {
@@ -92,7 +106,7 @@ describe("audit CLI on stack exports", () => {
             const r = await audit(file, "--format", "json", "--exceptions", exceptions);
             const out = JSON.parse(r.stdout) as JsonOut;
             assert.equal(out.summary.exempted, 1, r.stdout);
-            assert.ok(out.violations.some((v) => v.urn.endsWith("::個人情報データベース") && v.policyName === "rds-cluster-encrypted-cmk"));
+            assert.ok(out.violations.some((v) => v.urn.endsWith("::個人情報データベース") && v.policyName === "store-encrypted-cmk"));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -187,5 +201,26 @@ describe("audit CLI on stack exports", () => {
         assert.equal(bad.status, 2);
         assert.equal(bad.stdout, "");
         assert.match(bad.stderr, /^audit: .*is not JSON.*\n$/);
+    });
+
+    it("an exceptions file or baseline under a retired rule id still applies, with a note on stderr and in the report", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "appi-audit-"));
+        try {
+            const exceptions = path.join(dir, "exceptions.json");
+            fs.writeFileSync(exceptions, JSON.stringify({ exceptions: [{ rule: "rds-cluster-encrypted-cmk", urn: "*pii-database-cluster", reason: "prototype cluster, no real data yet", approver: "sato", expires: "2099-01-01" }] }));
+            const r = await audit(fixture("export-aurora-spec.json"), "--format", "json", "--exceptions", exceptions);
+            assert.match(r.stderr, /names deprecated rule id\(s\) rds-cluster-encrypted-cmk \(now store-encrypted-cmk\)/);
+            const out = JSON.parse(r.stdout) as { exempted: { policyName: string; message?: string; reason?: string }[] } & JsonOut;
+            assert.equal(out.violations.some((v) => v.policyName === "store-encrypted-cmk"), false, "exempted, not failing");
+            assert.match(JSON.stringify(out.exempted), /store-encrypted-cmk.*deprecated rule id rds-cluster-encrypted-cmk/);
+            const baseline = path.join(dir, "baseline.json");
+            const urn = "urn:pulumi:prototype::appi-infra::aws:rds/cluster:Cluster::pii-database-cluster";
+            fs.writeFileSync(baseline, JSON.stringify({ kind: "appi-policy-baseline", version: 1, createdAt: "2026-01-01T00:00:00Z", findings: [{ rule: "rds-cluster-encrypted-cmk", urn }] }));
+            const b = await audit(fixture("export-aurora-spec.json"), "--format", "json", "--baseline", baseline);
+            assert.match(b.stderr, /baseline .* names deprecated rule id/);
+            assert.ok((JSON.parse(b.stdout) as { baselined: { policyName: string; urn: string }[] }).baselined.some((f) => f.policyName === "store-encrypted-cmk" && f.urn === urn), b.stdout);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

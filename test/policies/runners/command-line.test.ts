@@ -14,6 +14,9 @@ import { InputError } from "../../../policies/runners/errors";
 import { main as checkMain } from "../../../policies/runners/offline-cli";
 import { main as planMain } from "../../../scripts/plan";
 import { main as startMain } from "../../../scripts/start";
+import { main as buildDbTasksMain } from "../../../db/build-tasks";
+import { main as keysMain } from "../../../db/keys-cli";
+import { main as buildLambdasMain } from "../../../lambdas/build";
 import { runInProcess } from "./helpers";
 
 const COMMANDS: [string, (argv: string[]) => Promise<number> | number][] = [
@@ -23,6 +26,9 @@ const COMMANDS: [string, (argv: string[]) => Promise<number> | number][] = [
     ["npm start", startMain],
     ["plan", planMain],
     ["crossguard-config", crossguardConfigMain],
+    ["build:lambdas", buildLambdasMain],
+    ["build:db-tasks", buildDbTasksMain],
+    ["keys:reencrypt", (argv) => keysMain(argv, {})],
 ];
 
 describe("command lines: one parser for every command", () => {

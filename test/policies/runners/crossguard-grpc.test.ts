@@ -120,7 +120,7 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
         assert.equal(typed.getVersion(), "0.1.0");
         assert.equal(typed.getSupportsconfig(), true);
         const policies = new Map(typed.getPoliciesList().map((p) => [p.getName(), p]));
-        for (const name of ["region-allowed", "rds-cluster-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention"]) {
+        for (const name of ["region-allowed", "store-encrypted-cmk", "rds-cluster-backup-retention", "log-group-retention"]) {
             const p = policies.get(name);
             assert.ok(p, `policy ${name} listed`);
             assert.equal(p.getEnforcementlevel(), EnforcementLevel.MANDATORY, name);
@@ -145,11 +145,11 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
 
     it("Analyze: a non-compliant RDS instance gets a MANDATORY diagnostic naming the rule; a compliant one none", async () => {
         const bad = (await call(client.analyze as never, client, analyzeRequest("aws:rds/instance:Instance", "appi", { ...COMPLIANT_INSTANCE, storageEncrypted: false }, true))) as analyzerPb.AnalyzeResponse;
-        const diag = bad.getDiagnosticsList().find((d) => d.getPolicyname() === "rds-instance-encrypted-cmk");
+        const diag = bad.getDiagnosticsList().find((d) => d.getPolicyname() === "store-encrypted-cmk");
         assert.ok(diag, `diagnostics: ${bad.getDiagnosticsList().map((d) => d.getPolicyname()).join(", ")}\n${stderr}`);
         assert.equal(diag.getEnforcementlevel(), EnforcementLevel.MANDATORY);
         assert.equal(diag.getPolicypackname(), "appi-aws");
-        assert.match(diag.getMessage(), /not encrypted/);
+        assert.match(diag.getMessage(), /storageEncrypted is false/);
         const good = (await call(client.analyze as never, client, analyzeRequest("aws:rds/instance:Instance", "appi", COMPLIANT_INSTANCE, true))) as analyzerPb.AnalyzeResponse;
         assert.deepEqual(
             good.getDiagnosticsList().map((d) => `${d.getPolicyname()}: ${d.getMessage()}`),
@@ -160,7 +160,7 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
     it("Analyze: the spec's Aurora cluster gets a MANDATORY diagnostic naming the rule; a compliant one none", async () => {
         const bad = (await call(client.analyze as never, client, analyzeRequest("aws:rds/cluster:Cluster", "pii-database-cluster", SPEC_CLUSTER))) as analyzerPb.AnalyzeResponse;
         const diags = bad.getDiagnosticsList();
-        const cmk = diags.find((d) => d.getPolicyname() === "rds-cluster-encrypted-cmk");
+        const cmk = diags.find((d) => d.getPolicyname() === "store-encrypted-cmk");
         assert.ok(cmk, `diagnostics: ${diags.map((d) => d.getPolicyname()).join(", ")}\n${stderr}`);
         assert.equal(cmk.getEnforcementlevel(), EnforcementLevel.MANDATORY);
         assert.match(cmk.getMessage(), /alias\/aws\/rds/);
@@ -178,7 +178,7 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
 
     it("Analyze: a value unknown during preview is reported as advisory 'could not be checked'", async () => {
         const res = (await call(client.analyze as never, client, analyzeRequest("aws:rds/cluster:Cluster", "pii-database-cluster", { ...COMPLIANT_CLUSTER, storageEncrypted: UNKNOWN_STRING }))) as analyzerPb.AnalyzeResponse;
-        const d = res.getDiagnosticsList().find((x) => x.getPolicyname() === "rds-cluster-encrypted-cmk");
+        const d = res.getDiagnosticsList().find((x) => x.getPolicyname() === "store-encrypted-cmk");
         assert.ok(d, "an unknown must not pass silently");
         assert.equal(d.getEnforcementlevel(), EnforcementLevel.ADVISORY);
         assert.match(d.getMessage(), /could not be checked/);
@@ -192,7 +192,7 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
             analyzeRequest("aws:rds/cluster:Cluster", "pii-database-cluster", { ...SPEC_CLUSTER, masterPassword: secret("hunter2-very-secret"), backupRetentionPeriod: secret(7) }, true),
         )) as analyzerPb.AnalyzeResponse;
         const diags = res.getDiagnosticsList();
-        assert.ok(diags.some((d) => d.getPolicyname() === "rds-cluster-encrypted-cmk"), stderr);
+        assert.ok(diags.some((d) => d.getPolicyname() === "store-encrypted-cmk"), stderr);
         assert.ok(diags.some((d) => d.getPolicyname() === "rds-cluster-backup-retention"), "a secret number is still read where the engine lets the pack see it");
         for (const d of diags) assert.doesNotMatch(d.getMessage(), /hunter2/);
     });
@@ -201,18 +201,20 @@ describe("CrossGuard pack over gRPC (started like the Pulumi engine does)", func
         // kmsKeyId names an alias of this stack: only the whole stack tells what key it is.
         const viaAlias = { ...COMPLIANT_CLUSTER, kmsKeyId: "alias/legacy-rds" };
         const perResource = (await call(client.analyze as never, client, analyzeRequest("aws:rds/cluster:Cluster", "legacy-cluster", viaAlias))) as analyzerPb.AnalyzeResponse;
-        assert.equal(perResource.getDiagnosticsList().some((d) => d.getPolicyname() === "rds-cluster-encrypted-cmk"), false, "deferred to the stack phase, not guessed");
+        assert.equal(perResource.getDiagnosticsList().some((d) => d.getPolicyname() === "store-encrypted-cmk"), false, "deferred to the stack phase, not guessed");
 
         const req = new analyzerPb.AnalyzeStackRequest();
         req.setResourcesList([
             stackResource("aws:kms/alias:Alias", "legacy-rds", { name: "alias/legacy-rds", targetKeyId: "alias/aws/rds" }),
             stackResource("aws:rds/cluster:Cluster", "legacy-cluster", viaAlias),
             stackResource("aws:rds/cluster:Cluster", "pii-database-cluster", COMPLIANT_CLUSTER),
+            // The compliant cluster's key, created in the stack: what proves it customer-managed.
+            stackResource("aws:kms/key:Key", "pii-key", { arn: KEY_ARN, enableKeyRotation: true }),
             stackResource("aws:cloudwatch/logGroup:LogGroup", "app-logs", { name: "/app/logs" }),
         ]);
         const res = (await call(client.analyzeStack as never, client, req)) as analyzerPb.AnalyzeResponse;
         const diags = res.getDiagnosticsList();
-        const cmk = diags.filter((d) => d.getPolicyname() === "rds-cluster-encrypted-cmk");
+        const cmk = diags.filter((d) => d.getPolicyname() === "store-encrypted-cmk");
         assert.deepEqual(cmk.map((d) => d.getUrn()), [urn("aws:rds/cluster:Cluster", "legacy-cluster")], diags.map((d) => `${d.getPolicyname()} ${d.getUrn()}`).join("\n"));
         assert.equal(cmk[0].getEnforcementlevel(), EnforcementLevel.MANDATORY);
         assert.match(cmk[0].getMessage(), /AWS-managed key/);

@@ -90,7 +90,7 @@ async function validate(policy: ResourceAndStackPolicy, args: ResourceValidation
 }
 
 const ruleById = (id: string) => rules.find((r) => r.id === id)!;
-const cmk = () => resourcePolicy(ruleById("rds-cluster-encrypted-cmk") as Extract<Rule, { scope: "resource" }>, {});
+const cmk = () => resourcePolicy(ruleById("store-encrypted-cmk") as Extract<Rule, { scope: "resource" }>, {});
 const residency = (env = {}) => resourcePolicy(ruleById("region-allowed") as Extract<Rule, { scope: "resource" }>, env);
 
 describe("CrossGuard adapter (called directly)", () => {
@@ -112,7 +112,7 @@ describe("CrossGuard adapter (called directly)", () => {
     it("reports a non-compliant resource, and nothing for a compliant one", async () => {
         const bad = await validate(cmk(), resourceArgs(CLUSTER, "db", { storageEncrypted: false }));
         assert.equal(bad.length, 1);
-        assert.match(bad[0].message, /not encrypted/);
+        assert.match(bad[0].message, /storageEncrypted is false/);
         assert.equal(bad[0].enforcementLevel, "mandatory");
         const awsManaged = await validate(cmk(), resourceArgs(CLUSTER, "db", { storageEncrypted: true, kmsKeyId: "alias/aws/rds" }));
         assert.match(awsManaged[0].message, /alias\/aws\/rds/);
@@ -130,7 +130,7 @@ describe("CrossGuard adapter (called directly)", () => {
     });
 
     it("marks other resource types not applicable", async () => {
-        await assert.rejects(validate(cmk(), resourceArgs("aws:s3/bucketV2:BucketV2", "b", {})), NotApplicable);
+        await assert.rejects(validate(cmk(), resourceArgs("aws:ec2/vpc:Vpc", "v", {})), NotApplicable);
     });
 
     it("takes the region from the resource, then its provider (args.provider), then the stack's aws:region", async () => {
@@ -301,5 +301,36 @@ describe("CrossGuard policy config from a pack config file", () => {
 
     it("rejects an override for a rule the pack does not have", () => {
         assert.throws(() => crossGuardPolicyConfig(resolveConfig({ enforcement: { "no-such-rule": "disabled" } })), ConfigError);
+    });
+});
+
+describe("CrossGuard: waivers under a retired rule id (rules/aliases.ts) reach store-encrypted-cmk", () => {
+    const keys = () => resourcePolicy(ruleById("store-encrypted-cmk") as Extract<Rule, { scope: "resource" }>, {});
+    const LOGS = "aws:cloudwatch/logGroup:LogGroup";
+    const QUEUE = "aws:sqs/queue:Queue";
+    const old = { rule: "log-group-encrypted-cmk", urn: "*", reason: "Debug logs hold no personal data (SEC-142).", approver: "yamada", expires: "2099-12-31" };
+
+    it("an exception filed under log-group-encrypted-cmk exempts the log group's key finding, with a deprecation note", async () => {
+        const out = await validate(keys(), resourceArgs(LOGS, "app-logs", { retentionInDays: 365 }, { config: { exceptions: [old] } }));
+        assert.equal(out.length, 1);
+        assert.equal(out[0].enforcementLevel, "advisory");
+        assert.match(out[0].message, /^exempted until 2099-12-31, approved by yamada: Debug logs .*deprecated rule id log-group-encrypted-cmk, now store-encrypted-cmk/);
+    });
+
+    it("attacker: the same exception with URN * does not exempt another store type", async () => {
+        const out = await validate(keys(), resourceArgs(QUEUE, "orders", {}, { config: { exceptions: [old] } }));
+        assert.equal(out.length, 1);
+        assert.equal(out[0].enforcementLevel, "mandatory");
+        assert.match(out[0].message, /SSE-SQS/);
+    });
+
+    it("crossguard-config files an exception under a retired id in the folded policy's config", () => {
+        const config = crossGuardPolicyConfig(resolveConfig({}), rules, [old]);
+        assert.deepEqual(config["store-encrypted-cmk"].exceptions, [old]);
+        assert.equal(config["log-group-encrypted-cmk"], undefined, "no policy of a retired id");
+    });
+
+    it("an enforcement override under a retired id is refused, naming the rule to set instead", () => {
+        assert.throws(() => crossGuardPolicyConfig(resolveConfig({ enforcement: { "log-group-encrypted-cmk": "advisory" } }), rules), /retired rule id\(s\): log-group-encrypted-cmk \(folded into store-encrypted-cmk; set its level there\)/);
     });
 });

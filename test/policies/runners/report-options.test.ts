@@ -9,7 +9,7 @@ import type * as Sarif from "sarif";
 import { Finding, RuleMetadata } from "../../../policies/core/types";
 import { formatReport } from "../../../policies/report";
 import { toJsonReport } from "../../../policies/report/json";
-import { MARKDOWN_LIMIT, STICKY_MARKER, formatMarkdown } from "../../../policies/report/markdown";
+import { MARKDOWN_LIMIT, STICKY_MARKER, formatMarkdown, formatMarkdownComment } from "../../../policies/report/markdown";
 import { Report, failingFindings, findingFingerprint, toSourceLocation, verdict } from "../../../policies/report/model";
 import { toSarif } from "../../../policies/report/sarif";
 import { TEXT_WIDTH, useColor } from "../../../policies/report/text";
@@ -57,7 +57,7 @@ describe("audit and check options", () => {
                 assert.equal(r.stdout, "");
                 assert.match(r.stderr, new RegExp(`report written to ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
                 const text = fs.readFileSync(out, "utf8");
-                assert.match(text, /rds-cluster-encrypted-cmk/);
+                assert.match(text, /store-encrypted-cmk/);
                 if (format === "json" || format === "sarif") JSON.parse(text);
                 if (format === "text") assert.doesNotMatch(text, /\x1b\[/, "no colour codes in a file");
             });
@@ -72,12 +72,19 @@ describe("audit and check options", () => {
 
     describe("--fail-on", () => {
         it("advisory also fails on an unchecked value; the default passes it as NOT PROVEN", async () => {
-            const plain = await audit(fixture("export-secrets.json"), "--format", "json");
+            // The cluster's backup retention sealed as a secret: a stack export holds only its ciphertext.
+            const sealed = JSON.parse(fs.readFileSync(fixture("export-secrets.json"), "utf8"));
+            const cluster = sealed.deployment.resources.find((r: { type: string }) => r.type === "aws:rds/cluster:Cluster");
+            const envelope = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:AAAA:BACKUPRETENTIONCIPHERTEXT" };
+            cluster.inputs.backupRetentionPeriod = envelope;
+            cluster.outputs.backupRetentionPeriod = envelope;
+            fs.writeFileSync(tmp("sealed.json"), JSON.stringify(sealed));
+            const plain = await audit(tmp("sealed.json"), "--format", "json");
             assert.equal(plain.code, 0);
             const doc = JSON.parse(plain.stdout);
             assert.equal(doc.verdict, "NOT PROVEN", "a mandatory rule that could not be checked is never a PASS");
-            assert.ok(doc.unchecked.some((u: { policyName: string; enforcementLevel: string }) => u.policyName === "rds-cluster-encrypted-cmk" && u.enforcementLevel === "mandatory"));
-            const strict = await audit(fixture("export-secrets.json"), "--format", "json", "--fail-on", "advisory");
+            assert.ok(doc.unchecked.some((u: { policyName: string; enforcementLevel: string }) => u.policyName === "rds-cluster-backup-retention" && u.enforcementLevel === "mandatory"), plain.stdout);
+            const strict = await audit(tmp("sealed.json"), "--format", "json", "--fail-on", "advisory");
             assert.equal(strict.code, 1);
             assert.equal(JSON.parse(strict.stdout).thresholds.failOn, "advisory");
             assert.equal(JSON.parse(strict.stdout).verdict, "FAIL");
@@ -253,6 +260,28 @@ describe("Markdown: a comment GitHub accepts", () => {
         const firstRow = md.split("\n").find((l) => l.startsWith("| **mandatory**") || l.startsWith("| advisory"));
         assert.match(firstRow!, /^\| \*\*mandatory\*\* \| `enc`/, "the one mandatory failure is never cut");
     });
+    it("several stacks in one comment share one budget: under the limit, one marker, every stack's mandatory failure kept", () => {
+        const dev = { ...many(3000), stack: "dev" };
+        const prod = { ...many(3000), stack: "prod" };
+        const md = formatMarkdownComment([dev, prod]);
+        assert.ok(md.length <= MARKDOWN_LIMIT, String(md.length));
+        assert.equal(md.split(STICKY_MARKER).length - 1, 1, "one sticky marker");
+        for (const stack of ["dev", "prod"]) {
+            const section = md.split(/\n---\n/).find((part) => part.includes(`stack \`${stack}\``));
+            assert.ok(section, `a section for ${stack}`);
+            assert.match(section!, /\| \*\*mandatory\*\* \| `enc`/, `${stack}: the mandatory failure is kept`);
+            assert.match(section!, /Cut to fit a comment/);
+        }
+    });
+    it("a small stack beside a large one stays whole; the large one gets what is left", () => {
+        const small = { ...many(3), stack: "dev" };
+        const large = { ...many(3000), stack: "prod" };
+        const md = formatMarkdownComment([small, large]);
+        assert.ok(md.length <= MARKDOWN_LIMIT, String(md.length));
+        assert.ok(md.includes(formatMarkdown(small).slice(STICKY_MARKER.length + 1)), "the small stack's report is whole");
+        assert.ok(md.length > MARKDOWN_LIMIT - 2_000, `the large stack used the budget the small one left (${md.length})`);
+        assert.deepEqual(formatMarkdownComment([small, { ...small, stack: "prod" }]).split(STICKY_MARKER).length, 2);
+    });
     it("a small report is not cut; passes are folded", () => {
         const md = formatMarkdown(many(3));
         assert.doesNotMatch(md, /Cut to fit/);
@@ -304,7 +333,7 @@ describe("SARIF: results at the line that declared the resource", () => {
         fs.writeFileSync(file, JSON.stringify(doc));
         try {
             const log = JSON.parse((await audit(file, "--format", "sarif")).stdout) as Sarif.Log;
-            const result = log.runs[0].results!.find((r) => r.ruleId === "rds-cluster-encrypted-cmk")!;
+            const result = log.runs[0].results!.find((r) => r.ruleId === "store-encrypted-cmk" && r.locations![0].physicalLocation!.artifactLocation!.uri === "components/database.ts")!;
             assert.deepEqual(result.locations![0].physicalLocation, { artifactLocation: { uri: "components/database.ts", uriBaseId: "%SRCROOT%" }, region: { startLine: 57, startColumn: 25 } });
             assert.equal(log.runs[0].automationDetails!.id, "appi-state-prod/", "the audit of state has its own category");
             const other = log.runs[0].results!.find((r) => r.ruleId === "region-allowed")!;
