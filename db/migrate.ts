@@ -252,6 +252,68 @@ function compare(files: MigrationFile[], applied: AppliedMigration[], superseded
     return { pending, repairs };
 }
 
+// Statements that need CREATEROLE (or ADMIN on a role): appi_owner has neither, by design.
+const ROLE_MANAGEMENT = /\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\b/i;
+
+/** True if the migration creates, alters or drops roles (anywhere, DO blocks included). */
+export function managesRoles(sql: string): boolean {
+    return ROLE_MANAGEMENT.test(sql.replace(/--[^\n]*/g, ""));
+}
+
+/**
+ * Hands what the login created in the schema to the owner, as migrations/0015 did for everything: relations
+ * (sequences owned by a column follow their table), functions, stand-alone types, and policies written for
+ * the login by name. Kept here (not in a database function) so a login with more rights never runs code the
+ * owner could have replaced. $1: the owner role.
+ */
+const HAND_OVER = `
+DO $hand_over$
+DECLARE
+    me oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
+    owner_name text := current_setting('appi.hand_over_to');
+    ns oid := 'public'::regnamespace;
+    obj record;
+BEGIN
+    FOR obj IN
+        SELECT p.polname, p.polrelid::regclass AS rel,
+               (SELECT string_agg(CASE WHEN r = me THEN quote_ident(owner_name) WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ')
+                  FROM unnest(p.polroles) AS r) AS roles
+        FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+        WHERE c.relnamespace = ns AND me = ANY (p.polroles)
+    LOOP
+        EXECUTE format('ALTER POLICY %I ON %s TO %s', obj.polname, obj.rel, obj.roles);
+    END LOOP;
+    FOR obj IN
+        SELECT c.oid, c.relkind FROM pg_class c
+        WHERE c.relnamespace = ns AND c.relowner = me AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i') AND d.refobjid <> c.oid)))
+        ORDER BY c.oid
+    LOOP
+        CONTINUE WHEN (SELECT relowner FROM pg_class WHERE oid = obj.oid) <> me;
+        EXECUTE format('ALTER %s %s OWNER TO %I',
+                       CASE obj.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
+                                        WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                       obj.oid::regclass, owner_name);
+    END LOOP;
+    FOR obj IN
+        SELECT p.oid, p.prokind FROM pg_proc p
+        WHERE p.pronamespace = ns AND p.proowner = me
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO %I', CASE obj.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
+                       obj.oid::regprocedure, owner_name);
+    END LOOP;
+    FOR obj IN
+        SELECT t.oid FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+        WHERE t.typnamespace = ns AND t.typowner = me
+          AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO %I', obj.oid::regtype, owner_name);
+    END LOOP;
+END $hand_over$`;
+
 /**
  * SET ROLE to the schema owner once it is the owner in this database (it owns schema_migrations: 0015 ran
  * here; the role itself is cluster-wide and may exist before that) and this session is not acting as it
@@ -304,6 +366,9 @@ export async function migrate(config: pg.ClientConfig, options: MigrateOptions =
     return withClient(config, async (client) => {
         let actingAsOwner = ownerRole ? await actAsOwner(client, ownerRole) : false;
         if (ownerRole && !actingAsOwner) log(`${ownerRole} does not own this database's schema yet: migrating as the login until a migration hands it over (0015)`);
+        const login = await client.query("SELECT session_user AS name, (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = session_user) AS manages_roles");
+        const loginName: string = login.rows[0].name;
+        const loginManagesRoles: boolean = login.rows[0].manages_roles;
         await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
         try {
             await client.query(CREATE_TABLE);
@@ -337,7 +402,25 @@ export async function migrate(config: pg.ClientConfig, options: MigrateOptions =
                         await client.query("BEGIN");
                         // Never queue behind a long transaction while blocking everyone queued behind us.
                         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
-                        await client.query(file.sql);
+                        // A file that manages roles runs with the login's own rights when it has them (the master
+                        // user, a local superuser): appi_owner may not create roles. What it creates is then handed
+                        // to the owner in the same transaction. migrator has no such rights: the file fails.
+                        const asLogin = actingAsOwner && managesRoles(file.sql) && loginManagesRoles;
+                        if (asLogin) await client.query("SET LOCAL ROLE NONE");
+                        try {
+                            await client.query(file.sql);
+                        } catch (err) {
+                            if ((err as { code?: string }).code === "42501" && actingAsOwner && managesRoles(file.sql) && !loginManagesRoles) {
+                                const e = err as Error;
+                                throw Object.assign(new Error(`${e.message} (${file.name} creates or alters roles, which ${ownerRole} may not: run it once with the master user's login)`), { code: "42501" });
+                            }
+                            throw err;
+                        }
+                        if (asLogin) {
+                            await client.query("SELECT set_config('appi.hand_over_to', $1, true)", [ownerRole]);
+                            await client.query(HAND_OVER); // SET LOCAL ends with the transaction: back to the owner
+                            log(`${file.name} manages roles: applied as ${loginName}, its objects handed to ${ownerRole}`);
+                        }
                         await client.query("INSERT INTO schema_migrations (name, checksum, duration_ms) VALUES ($1, $2, $3)", [
                             file.name,
                             file.checksum,
@@ -361,9 +444,17 @@ export async function migrate(config: pg.ClientConfig, options: MigrateOptions =
                 }
                 log(`applied ${file.name} (${Date.now() - started} ms)`);
                 done.push(file.name);
-                if (ownerRole && !actingAsOwner && (await actAsOwner(client, ownerRole))) {
-                    actingAsOwner = true;
-                    log(`acting as ${ownerRole} from here on`);
+                // Follow a hand-over: the configured owner took the schema (0015 on a first deploy), or the owner we
+                // act as handed it on (a database migrated before 0015, whose owner was the master user).
+                if (ownerRole) {
+                    const { rows } = await client.query(
+                        "SELECT current_user AS current, (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('schema_migrations')) AS owner",
+                    );
+                    const { current, owner } = rows[0];
+                    if (owner && owner !== current && (owner === ownerRole || actingAsOwner) && (await actAsOwner(client, owner))) {
+                        actingAsOwner = true;
+                        log(`acting as ${owner} from here on`);
+                    }
                 }
             }
             if (!pending.length) log("database is up to date");

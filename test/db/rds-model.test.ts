@@ -26,6 +26,7 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
     let password: string;
     const databases: TestDatabase[] = [];
     const dirs: string[] = [];
+    const roles: string[] = [];
 
     before(async function () {
         const db = await freshDatabase("rds_admin");
@@ -56,6 +57,7 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
         for (const db of others.reverse()) await db.drop().catch(() => undefined);
         for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
         if (superuser) {
+            for (const role of roles) await superuser.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
             await superuser.query("ALTER ROLE migrator PASSWORD NULL").catch(() => undefined);
             await superuser.query(`REVOKE ${master} FROM migrator`).catch(() => undefined);
             await superuser.query(`DROP OWNED BY ${master}`).catch(() => undefined);
@@ -213,6 +215,7 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
         if (pg16) this.skip(); // that 0004 never applied on 16 as a non-superuser (test above)
         const old = migrationsCopy((d) => {
             writeFileSync(path.join(d, "0004_iam_login_users.sql"), OLD_0004);
+            rmSync(path.join(d, "superseded-checksums.json"));
             for (const name of readdirSync(d)) if (name >= "0015") rmSync(path.join(d, name));
         });
         const { db, url, migratorUrl } = await masterDatabase("rds_old");
@@ -220,16 +223,17 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
         const admin = await connect(url);
         try {
             assert.equal((await migratorRights(admin)).master_member, true, "the old 0004 made migrator a member of the master user");
-            // The old model's deploy: migrator SETs ROLE to the master user. Once: 0015 revokes that.
+            // The upgrade runs once as the master user (db/README.md); the old deploy login cannot do it alone.
+            await assert.rejects(migrate({ connectionString: migratorUrl }, { ...quiet, ownerRole: DEFAULT_OWNER_ROLE }), /permission denied/);
             const logged: string[] = [];
-            assert.deepEqual(await migrate({ connectionString: migratorUrl }, { ownerRole: master, log: (l) => logged.push(l) }), ALL.slice(14));
+            assert.deepEqual(await migrate({ connectionString: url }, { ownerRole: DEFAULT_OWNER_ROLE, log: (l) => logged.push(l) }), ALL.slice(14));
             assert.ok(logged.some((l) => /0004_iam_login_users\.sql: applied as ec7fd6726a24…, a superseded content/.test(l)), logged.join("\n"));
             assert.deepEqual(await migratorRights(admin), { master_member: false, owner_set: true, owner_inherited: false, powers: false });
             const repairs = await admin.query("SELECT name, old_checksum, new_checksum, repaired_by FROM schema_migration_repairs");
             assert.deepEqual(repairs.rows, [
-                { name: "0004_iam_login_users.sql", old_checksum: "ec7fd6726a249ac2b905a61573281689291fa45112f02e4e22ed57ac6f1345a3", new_checksum: loadMigrations()[3].checksum, repaired_by: "migrator" },
+                { name: "0004_iam_login_users.sql", old_checksum: "ec7fd6726a249ac2b905a61573281689291fa45112f02e4e22ed57ac6f1345a3", new_checksum: loadMigrations()[3].checksum, repaired_by: master },
             ]);
-            // The next deploy: as appi_owner; SET ROLE to the master user is gone.
+            // From now on: migrator with SET ROLE appi_owner; SET ROLE to the master user is gone.
             const migrator = await connect(migratorUrl);
             try {
                 assert.equal((await rejection(migrator.query(`SET ROLE ${master}`))).code, INSUFFICIENT_PRIVILEGE);
@@ -241,6 +245,34 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
             await admin.end();
         }
         await checkWorks(db, url);
+    });
+
+    it("a later migration that creates roles: applied by the master user and handed to appi_owner; refused to migrator with the reason", async function () {
+        const { url, migratorUrl } = await masterDatabase("rds_roles");
+        await migrate({ connectionString: url }, { ...quiet, ownerRole: DEFAULT_OWNER_ROLE });
+        const role = `later_role_${randomBytes(3).toString("hex")}`;
+        roles.push(role);
+        const dir = migrationsCopy((d) =>
+            writeFileSync(
+                path.join(d, "9991_later_role.sql"),
+                `DO $$ BEGIN CREATE ROLE ${role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;\n` +
+                    `CREATE TABLE later_role_things (id int);\nGRANT SELECT ON later_role_things TO ${role};\n`,
+            ),
+        );
+        {
+            await assert.rejects(migrate({ connectionString: migratorUrl }, { ...quiet, dir, ownerRole: DEFAULT_OWNER_ROLE }), /9991_later_role\.sql creates or alters roles, which appi_owner may not: run it once with the master user's login/);
+            const logged: string[] = [];
+            assert.deepEqual(await migrate({ connectionString: url }, { dir, ownerRole: DEFAULT_OWNER_ROLE, log: (l) => logged.push(l) }), ["9991_later_role.sql"]);
+            assert.ok(logged.includes(`9991_later_role.sql manages roles: applied as ${master}, its objects handed to appi_owner`), logged.join("\n"));
+            const client = await connect(url);
+            try {
+                const { rows } = await client.query("SELECT relowner::regrole::text AS owner FROM pg_class WHERE oid = 'later_role_things'::regclass");
+                assert.equal(rows[0].owner, DEFAULT_OWNER_ROLE);
+                assert.deepEqual(await ownedBy(client, master), []);
+            } finally {
+                await client.end();
+            }
+        }
     });
 
     it("attacker with migrator's token: cannot become the master user, cannot create roles, reads nothing without SET ROLE", async function () {
