@@ -69,7 +69,7 @@ describe("compliance report: the model", function () {
         assert.deepEqual(chartsOf(m).map((c) => [c.id, expectedMarks(c)]), [["chart-access-by-hour", 24]]);
         const html = renderHtml(m);
         const markdown = renderMarkdown(m);
-        assert.equal(html.match(/<p class="no-source">/g)?.length, markdown.match(/^> \*\*No source\.\*\*/gm)?.length);
+        assert.equal(html.match(/<p class="nosource-note">/g)?.length, markdown.match(/^> \*\*No source\.\*\*/gm)?.length);
         assert.match(html, /No stack export given \(--export FILE\)/);
         assert.match(markdown, /No compliance snapshots in 2026-11/);
     });
@@ -178,10 +178,16 @@ describe("compliance report: the model", function () {
             { ...base, id: "soon", preliminaryDueAt: "2026-12-01T20:00:00Z", preliminaryReportedAt: null },
         ];
         const m = buildReportModel(inputs);
-        const table = section(m, "incidents").blocks[0] as { rows: { text: string; status?: string }[][] };
+        const table = section(m, "incidents").blocks.find((b) => b.kind === "table") as { rows: { text: string; status?: string }[][] };
         assert.deepEqual(table.rows.map((r) => [r[4].status, r[5].status]), [["action", "ok"], ["attention", "ok"]]);
         assert.match(table.rows[0][4].text, /\(late; due 2026-11-08 12:00 JST\)/);
         assert.match(table.rows[1][4].text, /^due 2026-12-02 05:00 JST$/);
+        // The timeline: one row per reportable incident, its two milestones coloured as in the table.
+        const timeline = chartsOf(m).find((c) => c.id === "chart-incident-timeline");
+        assert.ok(timeline && timeline.type === "timeline");
+        assert.deepEqual(timeline.rows.map((r) => [r.status, r.milestones.map((x) => [x.done, x.status])]), [["action", [[true, "action"], [true, "ok"]]], ["attention", [[false, "attention"], [false, "ok"]]]]);
+        inputs.database.incidents = inputs.database.incidents.map((i) => ({ ...i, reportRequired: false }));
+        assert.equal(chartsOf(buildReportModel(inputs)).some((c) => c.id === "chart-incident-timeline"), false, "no timeline without a reportable incident");
     });
 });
 
