@@ -166,6 +166,20 @@ describe("compliance report: the model", function () {
         assert.equal(variant((i) => (restore(i).succeeded = false)).headline, "last restore drill failed");
         const slow = variant((i) => (restore(i).recoverySeconds = 9 * 3600));
         assert.deepEqual([slow.status, slow.headline], ["action", "last restore drill exceeded the RTO"]);
+        // As compliance/restore-drill.ts records it: a failed check, the error, a temporary copy left behind.
+        const failedDrill = variant((i) => {
+            restore(i).succeeded = false;
+            restore(i).details = { checks: [{ name: "rls", ok: false, detail: "users: row-level security not forced" }], error: "verification failed", deleted: false, leftoversDeleted: [] };
+        });
+        const facts = failedDrill.blocks.find((b) => b.kind === "facts" && b.items.some((x) => x.label === "Result"));
+        assert.ok(facts && facts.kind === "facts");
+        assert.deepEqual(facts.items.filter((x) => x.status !== "ok").map((x) => [x.label, x.value]), [
+            ["Result", "failed"],
+            ["Check: rls", "failed (users: row-level security not forced)"],
+            ["Error", "verification failed"],
+            ["Temporary copy deleted", "no: delete it (a copy of personal data outside the backup plan)"],
+        ]);
+        assert.equal(failedDrill.headline, "last restore drill failed; the drill's temporary copy was not deleted");
         const old = variant((i) => (restore(i).startedAt = "2026-10-20T03:00:00Z"));
         assert.deepEqual([old.status, old.headline], ["attention", "no restore drill in 2026-11 (last 2026-10-20)"]);
     });
@@ -178,10 +192,16 @@ describe("compliance report: the model", function () {
             { ...base, id: "soon", preliminaryDueAt: "2026-12-01T20:00:00Z", preliminaryReportedAt: null },
         ];
         const m = buildReportModel(inputs);
-        const table = section(m, "incidents").blocks[0] as { rows: { text: string; status?: string }[][] };
+        const table = section(m, "incidents").blocks.find((b) => b.kind === "table") as { rows: { text: string; status?: string }[][] };
         assert.deepEqual(table.rows.map((r) => [r[4].status, r[5].status]), [["action", "ok"], ["attention", "ok"]]);
         assert.match(table.rows[0][4].text, /\(late; due 2026-11-08 12:00 JST\)/);
         assert.match(table.rows[1][4].text, /^due 2026-12-02 05:00 JST$/);
+        // The timeline: one row per reportable incident, its two milestones coloured as in the table.
+        const timeline = chartsOf(m).find((c) => c.id === "chart-incident-timeline");
+        assert.ok(timeline && timeline.type === "timeline");
+        assert.deepEqual(timeline.rows.map((r) => [r.status, r.milestones.map((x) => [x.done, x.status])]), [["action", [[true, "action"], [true, "ok"]]], ["attention", [[false, "attention"], [false, "ok"]]]]);
+        inputs.database.incidents = inputs.database.incidents.map((i) => ({ ...i, reportRequired: false }));
+        assert.equal(chartsOf(buildReportModel(inputs)).some((c) => c.id === "chart-incident-timeline"), false, "no timeline without a reportable incident");
     });
 });
 
