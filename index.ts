@@ -7,7 +7,7 @@
 //        └──────┬───────┘
 //               │ VPC routing
 //        ┌──────▼───────┐
-//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), ComplianceJobs (Lambda), RDS Proxy; NAT egress
+//        │   app tier   │  Identity (Cognito triggers), MigrationRunner (CodeBuild), ComplianceJobs (Lambda), RestoreDrill (CodeBuild, monthly), RDS Proxy; NAT egress
 //        └──────┬───────┘
 //               │ 5432 / 6379 from known security groups only
 //        ┌──────▼───────┐
@@ -28,6 +28,7 @@ import { AppTierDatabaseAccess } from "./components/iam";
 import { Identity } from "./components/identity";
 import { Keys } from "./components/keys";
 import { MigrationRunner } from "./components/migration-runner";
+import { RestoreDrill } from "./components/restore-drill";
 import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
 import { buildLambdasOnce, DEFAULT_OUT_DIR, LambdaName } from "./lambdas/build";
@@ -207,6 +208,40 @@ const complianceJobs = new ComplianceJobs(
     inJapan,
 );
 
+// The monthly restore drill: a point-in-time copy of the instance in the isolated subnets, verified, timed against
+// the 8-hour RTO and deleted (CodeBuild: a restore outlasts a Lambda). RDS instances only: an Aurora cluster
+// restores as a cluster, which this drill does not do.
+const restoreDrill = database.instance
+    ? new RestoreDrill(
+          "appi",
+          {
+              namePrefix: config.namePrefix,
+              stack: config.stack,
+              vpcId: network.vpcId,
+              privateSubnetIds: network.appSubnetIds,
+              dbProxyArn: database.proxyArn,
+              dbName: database.dbName,
+              database: {
+                  identifier: database.instance.identifier,
+                  arn: database.instance.arn,
+                  subnetGroupName: database.subnetGroupName,
+                  securityGroupId: database.securityGroupId,
+                  parameterGroupName: database.parameterGroupName,
+                  storageKeyArn: keys.dataKeyArn,
+                  port: database.port,
+              },
+              piiKeyArn: keys.piiKeyArn,
+              piiSecondLayerKeyArn: keys.piiSecondLayerKeyArn,
+              bundleBucketName: migrations.artifactBucketName,
+              encryptionKeyArn: keys.dataKeyArn,
+              logsKeyArn: keys.logsKeyArn,
+              logRetentionDays: config.logRetentionDays,
+              tags,
+          },
+          inJapan,
+      )
+    : undefined;
+
 const github = new GithubOidc(
     "appi",
     {
@@ -287,4 +322,5 @@ export const dbTasksBucket = migrations.artifactBucketName;
 export const retentionSchedule = migrations.retentionScheduleName;
 export const erasureWorkerFunction = erasure.functionName;
 export const complianceJobsFunction = complianceJobs.functionName;
+export const restoreDrillProject = restoreDrill?.projectName;
 export const githubRoleArns = { preview: github.previewRoleArn, deploy: github.deployRoleArn, migrate: github.migrateRoleArn, audit: github.auditRoleArn };

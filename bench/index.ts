@@ -10,6 +10,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
     keys: async () => (await import("./keys")).section,
     "db-tasks": async () => (await import("./db-tasks")).section,
     pack: async () => (await import("./pack")).section,
+    restore: async () => (await import("./restore")).section,
 };
 
 export const BENCH_COMMAND = {

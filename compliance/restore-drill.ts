@@ -15,16 +15,9 @@ import { migrationStatus } from "../db/migrate";
 import { PiiCipher } from "../lib/crypto";
 import { putMetrics, recordDrillResult } from "./jobs";
 import { COMPLIANCE_METRICS } from "./metric-names";
+import { DRILL_EXPIRES_TAG_KEY, DRILL_INFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE, RTO_SECONDS } from "./restore-drill-names";
 
-/** The spec's recovery time objective: 8 hours. */
-export const RTO_SECONDS = 8 * 3600;
-export const DRILL_TAG_KEY = "appi:drill";
-export const DRILL_TAG_VALUE = "restore";
-export const DRILL_EXPIRES_TAG_KEY = "appi:drill-expires";
-/** The temporary instance is `<namePrefix>-drill-<yyyymmddhhmm>`: IAM scopes the drill's deletes to this prefix. */
-export const DRILL_INFIX = "-drill-";
-/** The login of migrations/0017. */
-export const DRILL_DB_USER = "restore_drill";
+export { DRILL_DB_USER, DRILL_EXPIRES_TAG_KEY, DRILL_INFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE, RTO_SECONDS } from "./restore-drill-names";
 
 /** Personal-data tables: row counts against the source, RLS, audit trigger. */
 export const PERSONAL_DATA_TABLES = ["users", "encryption_metadata", "consent_records", "deletion_requests", "data_subject_requests", "third_party_provisions", "erasure_steps"] as const;
@@ -38,6 +31,8 @@ export interface DrillCheck {
     ok: boolean;
     /** What was found: names of tables, migrations and counts, never a value or a user id. */
     detail: string;
+    /** How long the check took. */
+    ms?: number;
 }
 
 export interface VerifyResult {
@@ -79,10 +74,12 @@ async function sample(c: pg.ClientBase, n: number): Promise<{ user_id: string; f
 
 /** A check that threw fails with the error's message (database and SDK messages name objects, not values). */
 async function check(name: CheckName, fn: () => Promise<Omit<DrillCheck, "name">>): Promise<DrillCheck> {
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
     try {
-        return { name, ...(await fn()) };
+        return { name, ...(await fn()), ms: ms() };
     } catch (err) {
-        return { name, ok: false, detail: `could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+        return { name, ok: false, detail: `could not be checked: ${err instanceof Error ? err.message : String(err)}`, ms: ms() };
     }
 }
 
@@ -322,30 +319,36 @@ export async function runRestoreDrill(config: RestoreDrillConfig, deps: RestoreD
         started = now();
         restoreSent = true;
         log(`restoring ${config.sourceInstance} to ${result.restoreTime} as ${drillInstance}`);
-        await deps.rds.send(new RestoreDBInstanceToPointInTimeCommand({
-            SourceDBInstanceIdentifier: config.sourceInstance,
-            TargetDBInstanceIdentifier: drillInstance,
-            RestoreTime: restoreTime,
-            DBInstanceClass: config.instanceClass ?? source.DBInstanceClass,
-            DBSubnetGroupName: config.subnetGroupName,
-            VpcSecurityGroupIds: config.securityGroupIds,
-            PubliclyAccessible: false,
-            MultiAZ: false,
-            DeletionProtection: false,
-            // Restoring an encrypted instance keeps its KMS key (the API takes no other); checked below.
-            EnableIAMDatabaseAuthentication: true,
-            DBParameterGroupName: source.DBParameterGroups?.[0]?.DBParameterGroupName,
-            // A throw-away copy: no backups of it, no snapshots carrying its tags.
-            BackupRetentionPeriod: 0,
-            CopyTagsToSnapshot: false,
-            AutoMinorVersionUpgrade: false,
-            Tags: [
-                { Key: DRILL_TAG_KEY, Value: DRILL_TAG_VALUE },
-                { Key: DRILL_EXPIRES_TAG_KEY, Value: expires.toISOString() },
-                { Key: "appi:drill-source", Value: config.sourceInstance },
-                { Key: "appi:personal-data", Value: "restored-copy" },
-            ],
-        }));
+        try {
+            await deps.rds.send(new RestoreDBInstanceToPointInTimeCommand({
+                SourceDBInstanceIdentifier: config.sourceInstance,
+                TargetDBInstanceIdentifier: drillInstance,
+                RestoreTime: restoreTime,
+                DBInstanceClass: config.instanceClass ?? source.DBInstanceClass,
+                DBSubnetGroupName: config.subnetGroupName,
+                VpcSecurityGroupIds: config.securityGroupIds,
+                PubliclyAccessible: false,
+                MultiAZ: false,
+                DeletionProtection: false,
+                // Restoring an encrypted instance keeps its KMS key (the API takes no other); checked below.
+                EnableIAMDatabaseAuthentication: true,
+                DBParameterGroupName: source.DBParameterGroups?.[0]?.DBParameterGroupName,
+                // A throw-away copy: no backups of it, no snapshots carrying its tags.
+                BackupRetentionPeriod: 0,
+                CopyTagsToSnapshot: false,
+                AutoMinorVersionUpgrade: false,
+                Tags: [
+                    { Key: DRILL_TAG_KEY, Value: DRILL_TAG_VALUE },
+                    { Key: DRILL_EXPIRES_TAG_KEY, Value: expires.toISOString() },
+                    { Key: "appi:drill-source", Value: config.sourceInstance },
+                    { Key: "appi:personal-data", Value: "restored-copy" },
+                ],
+            }));
+        } catch (err) {
+            // Another drill's copy of the same name (a manual run in the same minute): not ours to delete.
+            if ((err as { name?: string }).name === "DBInstanceAlreadyExistsFault") restoreSent = false;
+            throw err;
+        }
 
         let restored: DBInstance | undefined;
         for (;;) {

@@ -48,6 +48,10 @@ export class Database extends pulumi.ComponentResource {
     readonly masterSecretArn: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
     readonly proxySecurityGroupId: pulumi.Output<string>;
+    /** The isolated data tier's DB subnet group (the restore drill restores its copies into it). */
+    readonly subnetGroupName: pulumi.Output<string>;
+    /** Parameter group of the RDS instance (TLS forced, pgaudit; absent for Aurora): restored drill copies use it too. */
+    readonly parameterGroupName?: pulumi.Output<string>;
     /** Identifier CloudWatch metrics use (DBInstanceIdentifier or DBClusterIdentifier). */
     readonly metricsDimension: { name: "DBInstanceIdentifier" | "DBClusterIdentifier"; value: pulumi.Output<string> };
     readonly dbName: string;
@@ -61,6 +65,7 @@ export class Database extends pulumi.ComponentResource {
         this.dbName = args.dbName;
 
         const subnetGroup = new aws.rds.SubnetGroup(name, { name: `${args.namePrefix}-data`, subnetIds: args.dataSubnetIds, description: "Isolated data tier (no internet route)", tags }, parent);
+        this.subnetGroupName = subnetGroup.name;
 
         // Security groups: the database admits the API tier and the proxy; the proxy admits app workloads.
         const dbGroup = new aws.ec2.SecurityGroup(`${name}-db`, { vpcId: args.vpcId, description: "PostgreSQL: 5432 from the API tier and the RDS Proxy only", tags: { ...tags, Name: `${args.namePrefix}-postgres` } }, parent);
@@ -162,6 +167,7 @@ export class Database extends pulumi.ComponentResource {
             this.metricsDimension = { name: "DBClusterIdentifier", value: this.cluster.clusterIdentifier };
         } else {
             const params = new aws.rds.ParameterGroup(name, { family, description: "PostgreSQL 16: TLS 1.3 forced, pgaudit", parameters: tlsAndAudit, tags }, parent);
+            this.parameterGroupName = params.name;
             this.instance = new aws.rds.Instance(
                 name,
                 {

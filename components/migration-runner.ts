@@ -17,6 +17,9 @@ import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 /** The buildspec lives beside the program so reviewers read it as a file; the project carries it inline. */
 export const MIGRATE_BUILDSPEC_PATH = path.join(__dirname, "..", "buildspec", "migrate.yml");
 
+/** The NOLOGIN schema owner migrator acts as (migrations/0015; db/migrate.ts DEFAULT_OWNER_ROLE). */
+export const DB_OWNER_ROLE = "appi_owner";
+
 /** What the buildspec runs, chosen by DB_TASK (it refuses anything else); the first is the default. */
 export const DB_TASKS = ["db:migrate", "db:retention"] as const;
 /** Four runs an hour: a deletion request (1-hour deadline) waits at most 15 minutes for the next one. */
@@ -275,6 +278,8 @@ export class MigrationRunner extends pulumi.ComponentResource {
                     { name: "DB_PORT", value: String(dbPort), type: "PLAINTEXT" },
                     { name: "DB_NAME", value: args.dbName, type: "PLAINTEXT" },
                     { name: "DB_USER", value: args.migrationDbUser, type: "PLAINTEXT" },
+                    // The schema owner both tasks SET ROLE to (migrations/0015): migrator inherits nothing itself.
+                    { name: "DB_OWNER_ROLE", value: DB_OWNER_ROLE, type: "PLAINTEXT" },
                     // The task; a build may override it with another allowed one (the buildspec refuses the rest).
                     { name: "DB_TASK", value: DB_TASKS[0], type: "PLAINTEXT" },
                 ],

@@ -3,15 +3,15 @@
 // of the SQL migrations:
 //   <outDir>/db/cli.js                          node db/cli.js migrate | retention | ...
 //   <outDir>/compliance/restore-drill-cli.js    node compliance/restore-drill-cli.js (the monthly restore drill build)
-//   <outDir>/migrations/*.sql (found by the runner at ../migrations, as in the repository)
+//   <outDir>/migrations/*.sql and superseded-checksums.json (found by the runner at ../migrations, as in the repository)
 // The migrate workflow zips this folder and uploads it to the MigrationRunner's artifact bucket; CodeBuild
 // runs it as is, so neither the migrations nor the 15-minute retention job need `npm ci`, GitHub access
 // or stored credentials.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
 import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
-import { DEFAULT_MIGRATIONS_DIR } from "./migrate";
+import { DEFAULT_MIGRATIONS_DIR, SUPERSEDED_CHECKSUMS_FILE } from "./migrate";
 
 export const DB_TASKS_OUT_DIR = path.resolve(__dirname, "..", "build", "db-tasks");
 /** Where the bundle's entry point lands inside the output folder (the buildspec runs `node db/cli.js`). */
@@ -58,6 +58,10 @@ export async function buildDbTasks(outDir: string = DB_TASKS_OUT_DIR): Promise<D
     mkdirSync(migrationsDir, { recursive: true });
     const migrations = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
     for (const file of migrations) copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, file), path.join(migrationsDir, file));
+    // The accepted old checksums travel with the files: without them a database migrated before an edit stops.
+    if (existsSync(path.join(DEFAULT_MIGRATIONS_DIR, SUPERSEDED_CHECKSUMS_FILE))) {
+        copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, SUPERSEDED_CHECKSUMS_FILE), path.join(migrationsDir, SUPERSEDED_CHECKSUMS_FILE));
+    }
     return { outDir, entry, bytes: statSync(entry).size, migrations };
 }
 

@@ -9,7 +9,7 @@ import { CommandSpec, parseCommandLine } from "../policies/runners/cli-support";
 import { InputError } from "../policies/runners/errors";
 import { checkPostgres, checkRedis, formatResults } from "./connectivity";
 import { startLocalCluster } from "./embedded";
-import { migrate, migrationStatus } from "./migrate";
+import { actAsOwner, DEFAULT_OWNER_ROLE, migrate, migrationStatus } from "./migrate";
 import { runRetention } from "./retention";
 
 const LOCAL_DATABASE = "appi";
@@ -48,19 +48,42 @@ async function resolveTarget(env: NodeJS.ProcessEnv): Promise<Target> {
     };
 }
 
+/**
+ * The schema owner the tasks act as (SET ROLE): DB_OWNER_ROLE, by default appi_owner (migrations/0015);
+ * DB_OWNER_ROLE= (empty) acts as the login itself. migrator inherits nothing: without it, it reads nothing.
+ */
+export function ownerRoleFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+    const role = env.DB_OWNER_ROLE ?? DEFAULT_OWNER_ROLE;
+    if (!role) return undefined;
+    if (!/^[a-z_][a-z0-9_$]{0,62}$/.test(role)) throw new InputError(`DB_OWNER_ROLE=${JSON.stringify(role)} is not a role name (lowercase letters, digits, _)`);
+    return role;
+}
+
+/** A connected client acting as the schema owner when it exists (the tasks other than migrate). */
+async function ownerClient(config: pg.ClientConfig, ownerRole: string | undefined): Promise<pg.Client> {
+    const client = new pg.Client(config);
+    await client.connect();
+    try {
+        if (ownerRole && !(await actAsOwner(client, ownerRole))) console.log(`${ownerRole} does not own this database's schema (yet): acting as the login (npm run db:migrate hands it over)`);
+        return client;
+    } catch (err) {
+        await client.end();
+        throw err;
+    }
+}
+
 async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
+    const ownerRole = ownerRoleFromEnv(env);
     const target = await resolveTarget(env);
     console.log(`database: ${target.description}`);
     try {
         switch (command) {
             case "migrate": {
-                // DB_OWNER_ROLE: the schema owner the migration login (NOINHERIT, migrations/0008) must SET ROLE to.
-                const applied = await migrate(target.config, { ownerRole: env.DB_OWNER_ROLE || undefined });
+                const applied = await migrate(target.config, { ownerRole });
                 console.log(`${applied.length} migration(s) applied`);
                 // The identity-token secret the API and Lambdas share with the database (migrations/0005).
                 if (env.APP_IDENTITY_SECRET) {
-                    const client = new pg.Client(target.config);
-                    await client.connect();
+                    const client = await ownerClient(target.config, ownerRole);
                     try {
                         await client.query("SELECT app_set_identity_secret($1)", [identitySecretFromEnv(env)]);
                     } finally {
@@ -73,8 +96,9 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
                 return 0;
             }
             case "status": {
-                const status = await migrationStatus(target.config);
+                const status = await migrationStatus(target.config, { ownerRole });
                 for (const a of status.applied) console.log(`applied  ${a.name}  ${a.appliedAt.toISOString()}  ${a.checksum.slice(0, 12)}`);
+                for (const r of status.repairs) console.log(`superseded  ${r.name}  ${r.oldChecksum.slice(0, 12)} accepted, recorded as ${r.newChecksum.slice(0, 12)} at the next migrate: ${r.reason}`);
                 for (const p of status.pending) console.log(`pending  ${p.name}`);
                 console.log(`${status.applied.length} applied, ${status.pending.length} pending`);
                 return 0;
@@ -87,8 +111,7 @@ async function run(command: Command, env: NodeJS.ProcessEnv): Promise<number> {
                 return failed.length ? 1 : 0;
             }
             case "retention": {
-                const client = new pg.Client(target.config);
-                await client.connect();
+                const client = await ownerClient(target.config, ownerRole);
                 try {
                     const summary = await runRetention(client);
                     console.log(

@@ -1,12 +1,11 @@
 -- The login users the RDS Proxy admits with IAM tokens (components/database.ts, iamDatabaseUsers in
 -- index.ts). End-to-end IAM auth: no password exists for them anywhere.
 --   cognito_trigger  the Cognito PostConfirmation Lambda: a pii_write member, so row-level security applies
---   migrator         CodeBuild's migration runner: acts as the schema owner
+--   migrator         CodeBuild's migration runner: acts as the schema owner (SET ROLE appi_owner, 0015)
 -- Created idempotently and safely when another database on the server migrates at the same time.
 DO $$
 DECLARE
     user_name text;
-    owner_is_superuser boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
 BEGIN
     FOREACH user_name IN ARRAY ARRAY['cognito_trigger', 'migrator'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = user_name) THEN
@@ -24,12 +23,9 @@ BEGIN
 
     GRANT pii_write TO cognito_trigger;
 
-    -- The migrator must alter what the owner created. On RDS the owner is the master user (not a
-    -- superuser); membership lets the migrator act as it. Never hand out membership of a superuser
-    -- (a local server), which would make the migrator one via SET ROLE.
-    IF NOT owner_is_superuser THEN
-        EXECUTE format('GRANT %I TO migrator', current_user);
-    END IF;
+    -- The migrator acts as the schema owner appi_owner (SET ROLE, granted by 0015). It used to be made a
+    -- member of the master user here, which PostgreSQL 16 refuses to a non-superuser owner (no role
+    -- administers itself) and which was more than migrations need (migrations/superseded-checksums.json).
 END $$;
 
 -- The migrator connects to this database and nothing else by default.

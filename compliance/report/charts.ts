@@ -1,6 +1,6 @@
 // Charts as inline SVG, drawn here (no chart library, nothing fetched): a bar chart and a rate-over-time line.
 // Each data mark carries class "mark" (one rect per bar, one circle per point), so a test can count them.
-import { BarChart, Chart, LineChart, Status } from "./model";
+import { BarChart, Chart, LineChart, Status, TimelineChart } from "./model";
 
 export function escapeHtml(value: unknown): string {
     return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -23,7 +23,7 @@ function scale(max: number): { top: number; step: number } {
     return { top: Math.ceil(max / step) * step, step };
 }
 
-function frame(chart: Chart, body: string[], yTicks: string[]): string {
+function frame(chart: BarChart | LineChart, body: string[], yTicks: string[]): string {
     const plotBottom = HEIGHT - PAD.bottom;
     return [
         `<svg id="${escapeHtml(chart.id)}" class="chart" role="img" aria-labelledby="${escapeHtml(chart.id)}-title" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" xmlns="http://www.w3.org/2000/svg">`,
@@ -104,11 +104,54 @@ function lineChart(chart: LineChart): string {
     return frame(chart, body, ticks);
 }
 
-export function chartSvg(chart: Chart): string {
-    return chart.type === "bar" ? barChart(chart) : lineChart(chart);
+function timelineChart(chart: TimelineChart): string {
+    const labelW = 220;
+    const rowH = 34;
+    const top = 28;
+    const height = top + chart.rows.length * rowH + 36;
+    const x0 = labelW;
+    const x1 = WIDTH - PAD.right - 8;
+    const times = chart.rows.flatMap((r) => [r.start, r.end, ...r.milestones.map((m) => m.at)]).concat(chart.now).map((t) => new Date(t).getTime());
+    const t0 = Math.min(...times);
+    const t1 = Math.max(...times);
+    const x = (t: string) => x0 + ((new Date(t).getTime() - t0) / Math.max(1, t1 - t0)) * (x1 - x0);
+    const day = (t: number) => new Date(t + 9 * 3600_000).toISOString().slice(0, 10);
+    const body: string[] = [];
+    chart.rows.forEach((r, i) => {
+        const y = top + i * rowH + rowH / 2;
+        const label = r.label.length > 30 ? `${r.label.slice(0, 29)}…` : r.label;
+        body.push(`<text x="${labelW - 8}" y="${y + 4}" text-anchor="end" class="tick">${escapeHtml(label)}<title>${escapeHtml(r.label)}</title></text>`);
+        body.push(`<rect class="mark" x="${x(r.start).toFixed(1)}" y="${y - 6}" width="${Math.max(2, x(r.end) - x(r.start)).toFixed(1)}" height="12" rx="3" fill="#c7d7ea"><title>${escapeHtml(`${r.label}: detected ${day(new Date(r.start).getTime())}`)}</title></rect>`);
+        for (const m of r.milestones) {
+            const colour = m.status === "ok" ? STATUS_COLOUR.ok : STATUS_COLOUR[m.status];
+            const cx = x(m.at).toFixed(1);
+            body.push(
+                m.done
+                    ? `<circle class="milestone" cx="${cx}" cy="${y}" r="6" fill="${colour}"><title>${escapeHtml(m.label)}</title></circle>`
+                    : `<path class="milestone" d="M ${cx} ${y - 7} l 7 7 l -7 7 l -7 -7 z" fill="#fff" stroke="${colour}" stroke-width="2"><title>${escapeHtml(m.label)}</title></path>`,
+            );
+        }
+    });
+    const nowX = x(chart.now).toFixed(1);
+    const bottom = top + chart.rows.length * rowH;
+    body.push(`<line x1="${nowX}" y1="${top - 10}" x2="${nowX}" y2="${bottom}" stroke="#374151" stroke-dasharray="3 3" />`);
+    body.push(`<text x="${nowX}" y="${top - 14}" text-anchor="middle" class="tick">now</text>`);
+    body.push(`<line x1="${x0}" y1="${bottom + 4}" x2="${x1}" y2="${bottom + 4}" stroke="#444" />`);
+    body.push(`<text x="${x0}" y="${bottom + 20}" text-anchor="start" class="tick">${day(t0)}</text>`);
+    body.push(`<text x="${x1}" y="${bottom + 20}" text-anchor="end" class="tick">${day(t1)}</text>`);
+    return [
+        `<svg id="${escapeHtml(chart.id)}" class="chart" role="img" aria-labelledby="${escapeHtml(chart.id)}-title" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" xmlns="http://www.w3.org/2000/svg">`,
+        `<title id="${escapeHtml(chart.id)}-title">${escapeHtml(chart.title)}</title>`,
+        ...body,
+        `</svg>`,
+    ].join("\n");
 }
 
-/** How many data marks a chart draws: bars or points. */
+export function chartSvg(chart: Chart): string {
+    return chart.type === "bar" ? barChart(chart) : chart.type === "line" ? lineChart(chart) : timelineChart(chart);
+}
+
+/** How many data marks a chart draws: bars, points, or incident rows. */
 export function expectedMarks(chart: Chart): number {
-    return chart.type === "bar" ? chart.bars.length : chart.points.length;
+    return chart.type === "bar" ? chart.bars.length : chart.type === "line" ? chart.points.length : chart.rows.length;
 }

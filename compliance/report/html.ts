@@ -29,7 +29,7 @@ section { border-top: 1px solid #e5e7eb; padding-top: 14px; margin-top: 20px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; margin: 8px 0; }
 dl.facts dt { color: #4b5563; } dl.facts dd { margin: 0; }
 dd.attention { color: ${STATUS_COLOUR.attention}; font-weight: 600; } dd.action { color: ${STATUS_COLOUR.action}; font-weight: 700; }
-.no-source { background: #f3f4f6; border-left: 4px solid ${STATUS_COLOUR["no-source"]}; padding: 6px 10px; color: #374151; }
+.nosource-note { background: #f3f4f6; border-left: 4px solid ${STATUS_COLOUR["no-source"]}; padding: 6px 10px; color: #374151; }
 figure { margin: 8px 0 12px; } figcaption { font-weight: 600; margin-bottom: 4px; }
 .chart-note { color: #4b5563; font-size: 12px; }
 svg.chart { max-width: 100%; height: auto; background: #fff; }
@@ -47,7 +47,7 @@ function block(b: Block): string {
         case "text":
             return `<p>${esc(b.text)}</p>`;
         case "no-source":
-            return `<p class="no-source"><strong>No source.</strong> ${esc(b.text)}</p>`;
+            return `<p class="nosource-note"><strong>No source.</strong> ${esc(b.text)}</p>`;
         case "facts":
             return `<dl class="facts">${b.items.map((i) => `<dt>${esc(i.label)}</dt><dd${i.status && i.status !== "ok" ? ` class="${i.status}"` : ""}>${esc(i.value)}</dd>`).join("")}</dl>`;
         case "table":

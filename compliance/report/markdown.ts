@@ -31,6 +31,10 @@ function block(b: Block): string[] {
             return [`**${md(b.caption)}**`, "", ...(b.rows.length ? table(b.columns, b.rows) : [`_${md(b.empty)}_`]), ""];
         case "chart": {
             const c = b.chart;
+            if (c.type === "timeline") {
+                const rows = c.rows.map((r) => [r.label, jst(r.start), ...r.milestones.map((m) => ({ text: m.label, status: m.status }))]);
+                return [`**Chart: ${md(c.title)}**`, "", ...table(["incident", "detected", "preliminary", "final"], rows), ""];
+            }
             const rows = c.type === "bar" ? c.bars.map((x) => [x.label, { text: String(x.value), status: x.status }]) : c.points.map((p) => [p.label, { text: `${(p.y * 100).toFixed(2)}%`, status: c.target !== undefined && p.y < c.target ? ("action" as Status) : undefined }]);
             return [`**Chart: ${md(c.title)}**${c.note ? ` (${md(c.note)})` : ""}`, "", ...table(c.type === "bar" ? [c.xLabel, c.yLabel] : ["time", c.yLabel], rows), ""];
         }

@@ -34,7 +34,17 @@ export interface LineChart {
     target?: number;
     note?: string;
 }
-export type Chart = BarChart | LineChart;
+/** One row per reportable incident: detection to final-report deadline, with the Art. 26 milestones on it. */
+export interface TimelineChart {
+    type: "timeline";
+    id: string;
+    title: string;
+    /** The report time: a vertical "now" line. */
+    now: string;
+    rows: { label: string; start: string; end: string; status: Status; milestones: { at: string; label: string; done: boolean; status: Status }[] }[];
+    note?: string;
+}
+export type Chart = BarChart | LineChart | TimelineChart;
 
 export type Block =
     | { kind: "text"; text: string }
@@ -517,7 +527,14 @@ function backupSection(x: ExportInputs | undefined, db: DatabaseInputs, month: s
         if (!restore.succeeded) problems.push("last restore drill failed");
         else if (!withinRto) problems.push("last restore drill exceeded the RTO");
         else if (!inMonth) problems.push(`no restore drill in ${month} (last ${jstDay(restore.startedAt)})`);
-        const checks = (restore.details as { checks?: { name?: string; ok?: boolean; detail?: string }[] } | null)?.checks;
+        // The shape compliance/restore-drill.ts records: checks, an error, whether the temporary copy was deleted.
+        const details = (restore.details ?? {}) as { checks?: { name?: string; ok?: boolean; detail?: string }[]; error?: unknown; deleted?: unknown; leftoversDeleted?: unknown };
+        const checks = details.checks;
+        const notDeleted = details.deleted === false;
+        if (notDeleted) {
+            statuses.push("attention");
+            problems.push("the drill's temporary copy was not deleted");
+        }
         blocks.push({
             kind: "facts",
             items: [
@@ -529,13 +546,15 @@ function backupSection(x: ExportInputs | undefined, db: DatabaseInputs, month: s
                     status: withinRto ? "ok" : "action",
                 },
                 ...(Array.isArray(checks) ? checks.map((c) => ({ label: `Check: ${String(c.name ?? "?")}`, value: `${c.ok ? "passed" : "failed"}${c.detail ? ` (${String(c.detail)})` : ""}`, status: (c.ok ? "ok" : "action") as Status })) : []),
+                ...(details.error ? [{ label: "Error", value: String(details.error), status: "action" as Status }] : []),
+                ...(typeof details.deleted === "boolean" ? [{ label: "Temporary copy deleted", value: details.deleted ? "yes" : "no: delete it (a copy of personal data outside the backup plan)", status: (details.deleted ? "ok" : "attention") as Status }] : []),
             ],
         });
     }
     return {
         ...base,
         status: worst(statuses),
-        headline: problems.length ? problems.join("; ") : "backups kept long enough; last restore drill within the RTO",
+        headline: problems.length ? problems.join("; ") : x ? "backups kept long enough; last restore drill within the RTO" : "last restore drill within the RTO (backup settings not checked: no export)",
         sources: [...(x ? [`backup settings from ${x.source}`] : []), "drill_results (restore)"],
         blocks,
     };
@@ -789,6 +808,32 @@ function incidentSection(db: DatabaseInputs, month: string, now: Date): Section 
         headline: rows.length ? `${plural(rows.length, "incident")}, ${required} reportable, ${overdue} with an overdue report` : `no incidents open or detected in ${month}`,
         sources: ["compliance_incident_timeline()"],
         blocks: [
+            ...(required
+                ? [
+                      {
+                          kind: "chart" as const,
+                          chart: {
+                              type: "timeline" as const,
+                              id: "chart-incident-timeline",
+                              title: "Art. 26 timeline of reportable incidents",
+                              now: now.toISOString(),
+                              rows: rows
+                                  .filter((r) => r.i.reportRequired)
+                                  .map(({ i, pre, fin }) => ({
+                                      label: i.title,
+                                      start: i.detectedAt,
+                                      end: [i.finalDueAt, i.finalReportedAt].filter((t): t is string => t !== null).sort().at(-1)!,
+                                      status: worst([pre.status, fin.status]),
+                                      milestones: [
+                                          { at: i.preliminaryReportedAt ?? i.preliminaryDueAt, label: `preliminary report: ${pre.text}`, done: i.preliminaryReportedAt !== null, status: pre.status },
+                                          { at: i.finalReportedAt ?? i.finalDueAt, label: `final report: ${fin.text}`, done: i.finalReportedAt !== null, status: fin.status },
+                                      ],
+                                  })),
+                              note: "Bar: detection to the final-report deadline. Filled dot: report made; open diamond: report due. Red: late or overdue. Vertical line: report time.",
+                          },
+                      },
+                  ]
+                : []),
             {
                 kind: "table",
                 caption: "Incidents detected in the month or still open: preliminary report (about 3-5 days), final report (30 days; 60 for an unauthorized purpose)",

@@ -79,7 +79,7 @@ describe("compliance report: the HTML in headless chromium", function () {
             }, chart.id);
             assert.ok(drawn, `chart ${chart.id} is on the page`);
             assert.ok(drawn.width > 100 && drawn.height > 50, `chart ${chart.id} has a rendered size (${drawn.width}x${drawn.height})`);
-            assert.equal(drawn.marks, expectedMarks(chart), `chart ${chart.id} draws one mark per ${chart.type === "bar" ? "bar" : "point"}`);
+            assert.equal(drawn.marks, expectedMarks(chart), `chart ${chart.id} draws one mark per ${chart.type === "bar" ? "bar" : chart.type === "line" ? "point" : "incident"}`);
             assert.equal(drawn.emptyMarks, 0, `every mark of ${chart.id} has a size`);
         }
     }
@@ -87,7 +87,7 @@ describe("compliance report: the HTML in headless chromium", function () {
     it("a busy month: loads cleanly, offline, every chart drawn; screenshot kept", async function () {
         const model = buildReportModel(busyMonth());
         const charts = chartsOf(model);
-        assert.deepEqual(charts.map((c) => c.id).sort(), ["chart-access-by-hour", "chart-consent-rate", "chart-deletion-latency", "chart-findings-by-article"]);
+        assert.deepEqual(charts.map((c) => c.id).sort(), ["chart-access-by-hour", "chart-consent-rate", "chart-deletion-latency", "chart-findings-by-article", "chart-incident-timeline"]);
         const { page, consoleErrors, requests } = await load(model, "busy");
         assert.deepEqual(consoleErrors, []);
         assert.deepEqual(requests, []);
@@ -110,8 +110,11 @@ describe("compliance report: the HTML in headless chromium", function () {
         assert.deepEqual([consoleErrors, requests], [[], []]);
         await chartsRendered(page, model);
         assert.deepEqual(chartsOf(model).map((c) => c.id), ["chart-access-by-hour"]);
-        const noSource = await page.$$eval(".no-source", (els) => els.length);
+        const noSource = await page.$$eval(".nosource-note", (els) => els.length);
         assert.ok(noSource >= 5, `sections without a source say so (${noSource})`);
+        // Status badges stay small pills whatever the status (a NO SOURCE badge once took the note's box style).
+        const badgeHeights: number[] = await page.$$eval(".badge", (els) => els.map((e) => e.getBoundingClientRect().height));
+        assert.ok(badgeHeights.length > 10 && badgeHeights.every((h) => h > 0 && h < 24), JSON.stringify(badgeHeights));
         await page.close();
     });
 

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
+import { DEFAULT_OWNER_ROLE } from "../../db/migrate";
 import { BUILD_OVERRIDE_CONDITION_KEYS, DB_TASKS_BUNDLE_KEY, MIGRATE_BUILDSPEC_PATH, MigrationRunner, MigrationRunnerArgs } from "../../components/migration-runner";
 import { isAllowed } from "../support/iam-eval";
 
@@ -78,7 +79,9 @@ describe("MigrationRunner component", function () {
 
     it("passes connection facts only, and a buildspec that runs the bundled task, nothing installed", function () {
         const vars = Object.fromEntries(project.environment.environmentVariables.map((v: any) => [v.name, v]));
-        assert.deepEqual(Object.keys(vars).sort(), ["DB_NAME", "DB_PORT", "DB_PROXY_ENDPOINT", "DB_TASK", "DB_USER"]);
+        assert.deepEqual(Object.keys(vars).sort(), ["DB_NAME", "DB_OWNER_ROLE", "DB_PORT", "DB_PROXY_ENDPOINT", "DB_TASK", "DB_USER"]);
+        // migrator inherits nothing: both tasks SET ROLE to the schema owner 0015 creates.
+        assert.equal(vars.DB_OWNER_ROLE.value, DEFAULT_OWNER_ROLE);
         assert.equal(vars.DB_USER.value, "migrator");
         // Without an override the project migrates, as the migrate workflow expects.
         assert.equal(vars.DB_TASK.value, "db:migrate");

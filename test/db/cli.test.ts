@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { ownerRoleFromEnv } from "../../db/cli";
 import { loadMigrations } from "../../db/migrate";
 
 const run = promisify(execFile);
@@ -36,6 +37,8 @@ describe("db: command line without DATABASE_URL (embedded PostgreSQL 16)", funct
         for (const name of names) assert.match(migrated.stdout, new RegExp(`applied ${name.replace(".", "\\.")}`));
         assert.ok(existsSync(path.join(dataRoot, "pg16", "PG_VERSION")), "data kept in the local folder");
 
+        assert.match(migrated.stdout, /acting as appi_owner from here on/, "0015 onwards run as the schema owner");
+
         const status = await cli("status");
         assert.match(status.stdout, new RegExp(`${names.length} applied, 0 pending`));
 
@@ -45,5 +48,14 @@ describe("db: command line without DATABASE_URL (embedded PostgreSQL 16)", funct
         );
         assert.equal(usage.code, 2);
         assert.match(usage.stderr, /unknown command "nonsense" \(one of migrate, status, test, retention\)/);
+    });
+});
+
+describe("db: DB_OWNER_ROLE", function () {
+    it("defaults to appi_owner; empty acts as the login; anything but a plain role name is refused", function () {
+        assert.equal(ownerRoleFromEnv({}), "appi_owner");
+        assert.equal(ownerRoleFromEnv({ DB_OWNER_ROLE: "" }), undefined);
+        assert.equal(ownerRoleFromEnv({ DB_OWNER_ROLE: "rds_master" }), "rds_master");
+        assert.throws(() => ownerRoleFromEnv({ DB_OWNER_ROLE: 'x"; DROP TABLE users; --' }), /DB_OWNER_ROLE=.* is not a role name/);
     });
 });

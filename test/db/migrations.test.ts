@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DEFAULT_MIGRATIONS_DIR, findTransactionControl, loadMigrations, migrate, migrationStatus } from "../../db/migrate";
+import { DEFAULT_MIGRATIONS_DIR, findTransactionControl, loadMigrations, loadSupersededChecksums, migrate, migrationStatus, sha256, SUPERSEDED_CHECKSUMS_FILE } from "../../db/migrate";
 import { freshDatabase, migratedDatabase, TestDatabase } from "../support/postgres";
-import { connect } from "./helpers";
+import { connect, rejection } from "./helpers";
 
 const quiet = { log: () => undefined };
 const ALL = loadMigrations().map((f) => f.name);
@@ -112,6 +112,92 @@ describe("db: migration runner", function () {
         } finally {
             await client.end();
         }
+    });
+
+    describe("superseded checksums (migrations/superseded-checksums.json)", function () {
+        const OLD_0004 = readFileSync(path.resolve(__dirname, "../fixtures/migrations/0004_iam_login_users.v1.sql"), "utf8");
+        const OLD_0004_SHA = "ec7fd6726a249ac2b905a61573281689291fa45112f02e4e22ed57ac6f1345a3";
+        const CURRENT_0004_SHA = loadMigrations()[3].checksum;
+
+        it("lists the fixture of 0004 as first applied, with a reason; the current file differs from it", function () {
+            assert.equal(sha256(OLD_0004), OLD_0004_SHA);
+            assert.notEqual(CURRENT_0004_SHA, OLD_0004_SHA);
+            assert.match(loadSupersededChecksums().get("0004_iam_login_users.sql")?.get(OLD_0004_SHA) ?? "", /PostgreSQL 16/);
+        });
+
+        it("an older database (0004 as first applied) migrates: the new checksum and an append-only repair row are recorded, once", async function () {
+            const old = copyOfMigrations();
+            writeFileSync(path.join(old, "0004_iam_login_users.sql"), OLD_0004);
+            rmSync(path.join(old, SUPERSEDED_CHECKSUMS_FILE));
+            for (const name of readdirSync(old)) if (name >= "0015") rmSync(path.join(old, name));
+            const db = await fresh("superseded_old");
+            await migrate({ connectionString: db.url }, { ...quiet, dir: old });
+            const status = await migrationStatus({ connectionString: db.url });
+            assert.deepEqual(status.repairs.map((r) => [r.name, r.oldChecksum, r.newChecksum]), [["0004_iam_login_users.sql", OLD_0004_SHA, CURRENT_0004_SHA]]);
+            const logged: string[] = [];
+            assert.deepEqual(await migrate({ connectionString: db.url }, { log: (l) => logged.push(l) }), ALL.slice(14));
+            assert.ok(logged.some((l) => l.startsWith("0004_iam_login_users.sql: applied as ec7fd6726a24…, a superseded content")), logged.join("\n"));
+            const client = await connect(db.url);
+            try {
+                const recorded = await client.query("SELECT checksum FROM schema_migrations WHERE name = '0004_iam_login_users.sql'");
+                assert.equal(recorded.rows[0].checksum, CURRENT_0004_SHA);
+                const repairs = await client.query("SELECT name, old_checksum, new_checksum, reason FROM schema_migration_repairs");
+                assert.equal(repairs.rowCount, 1);
+                assert.match(repairs.rows[0].reason, /PostgreSQL 16/);
+                // The trail of repairs is append-only, and the auditor reads it.
+                assert.match((await rejection(client.query("UPDATE schema_migration_repairs SET reason = 'nothing'"))).message, /append-only/);
+                assert.match((await rejection(client.query("DELETE FROM schema_migration_repairs"))).message, /append-only/);
+                const auditor = await connect(await db.loginUrl("pii_audit"));
+                try {
+                    assert.equal((await auditor.query("SELECT count(*)::int AS n FROM schema_migration_repairs")).rows[0].n, 1);
+                } finally {
+                    await auditor.end();
+                }
+            } finally {
+                await client.end();
+            }
+            const again: string[] = [];
+            assert.deepEqual(await migrate({ connectionString: db.url }, { log: (l) => again.push(l) }), []);
+            assert.ok(!again.some((l) => /superseded/.test(l)), "a repair is made once");
+        });
+
+        it("a new database gets the current file: its checksum, no repair", async function () {
+            const db = await fresh("superseded_new");
+            await migrate({ connectionString: db.url }, quiet);
+            const client = await connect(db.url);
+            try {
+                assert.equal((await client.query("SELECT checksum FROM schema_migrations WHERE name = '0004_iam_login_users.sql'")).rows[0].checksum, CURRENT_0004_SHA);
+                assert.equal((await client.query("SELECT count(*)::int AS n FROM schema_migration_repairs")).rows[0].n, 0);
+            } finally {
+                await client.end();
+            }
+        });
+
+        it("any other edit still stops the run, also of a file that has superseded entries", async function () {
+            const dir = copyOfMigrations();
+            const db = await fresh("superseded_tamper");
+            await migrate({ connectionString: db.url }, { ...quiet, dir });
+            // 0004 edited again (not the listed old content), and 0002 given an entry that is not what the database recorded.
+            appendFileSync(path.join(dir, "0004_iam_login_users.sql"), "\nGRANT pii_read TO migrator;\n");
+            const listed = JSON.parse(readFileSync(path.join(dir, SUPERSEDED_CHECKSUMS_FILE), "utf8"));
+            writeFileSync(path.join(dir, SUPERSEDED_CHECKSUMS_FILE), JSON.stringify({ ...listed, "0002_appi_model.sql": [{ sha256: "0".repeat(64), reason: "not this one" }] }));
+            await assert.rejects(migrate({ connectionString: db.url }, { ...quiet, dir }), /migration 0004_iam_login_users\.sql was changed after it was applied/);
+        });
+
+        it("refuses a list that names no file, a malformed checksum, no reason, or the current content", function () {
+            const cases: Array<[unknown, RegExp]> = [
+                [{ "0099_nothing.sql": [{ sha256: "a".repeat(64), reason: "x" }] }, /"0099_nothing\.sql" is not a migration file/],
+                [{ "0002_appi_model.sql": [{ sha256: "abc", reason: "x" }] }, /sha256 must be 64 lowercase hex digits/],
+                [{ "0002_appi_model.sql": [{ sha256: "a".repeat(64) }] }, /needs a reason/],
+                [{ "0002_appi_model.sql": [{ sha256: loadMigrations()[1].checksum, reason: "x" }] }, /is the file's current checksum/],
+                [[], /must be an object/],
+            ];
+            for (const [content, error] of cases) {
+                const dir = copyOfMigrations();
+                writeFileSync(path.join(dir, SUPERSEDED_CHECKSUMS_FILE), JSON.stringify(content));
+                assert.throws(() => loadSupersededChecksums(dir), error);
+            }
+        });
     });
 
     it("rolls a failing migration back entirely and names it", async function () {

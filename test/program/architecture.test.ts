@@ -51,6 +51,7 @@ describe("Pulumi program (planned under mocks)", function () {
     for (const stack of ["dev", "prod"]) {
         describe(`stack ${stack}`, function () {
             const plan = () => plans[stack];
+            const migrationProject = () => plan().ofType("aws:codebuild/project:Project").find((p) => String(p.state.name).endsWith("-db-migrate"))!;
 
             it("has three tiers of subnets in at least two availability zones", function () {
                 for (const tier of ["public", "app", "data"]) {
@@ -141,8 +142,10 @@ describe("Pulumi program (planned under mocks)", function () {
                 const dbGroupId = (plan().one("aws:rds/instance:Instance").state.vpcSecurityGroupIds as string[])[0];
                 const redisGroupId = (plan().one("aws:elasticache/replicationGroup:ReplicationGroup").state.securityGroupIds as string[])[0];
 
+                // The monthly restore drill reaches the instance and its temporary copies directly (IAM auth as restore_drill).
+                const drillGroup = plan().groupTagged(`appi-${stack}-restore-drill`);
                 const dbSources = plan().ingressRulesOf(dbGroupId).map((r) => r.state.referencedSecurityGroupId);
-                assert.deepEqual(new Set(dbSources), new Set([apiGroup.id, proxyGroup.id]));
+                assert.deepEqual(new Set(dbSources), new Set([apiGroup.id, proxyGroup.id, drillGroup.id]));
                 // Redis: the API tier, and the erasure worker (it removes a deleted user's cached entries).
                 const erasureGroup = plan().groupTagged(`appi-${stack}-erasure-worker`);
                 assert.deepEqual(new Set(plan().ingressRulesOf(redisGroupId).map((r) => r.state.referencedSecurityGroupId)), new Set([apiGroup.id, erasureGroup.id]));
@@ -220,12 +223,13 @@ describe("Pulumi program (planned under mocks)", function () {
                 // Consent reaches PostConfirmation through attributes the pool defines (ClientMetadata is not kept).
                 const schema = (plan().one("aws:cognito/userPool:UserPool").state.schemas as any[]).map((attr) => attr.name);
                 assert.deepEqual(schema.sort(), ["consents", "notice_version"]);
-                const codebuild = plan().one("aws:codebuild/project:Project");
-                assert.ok(((codebuild.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)));
+                for (const codebuild of plan().ofType("aws:codebuild/project:Project")) {
+                    assert.ok(((codebuild.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)), String(codebuild.state.name));
+                }
             });
 
             it("runs the retention job every 15 minutes on the migration project, as its database user", function () {
-                const codebuild = plan().one("aws:codebuild/project:Project");
+                const codebuild = migrationProject();
                 const schedules = plan().ofType("aws:scheduler/schedule:Schedule").filter((s) => String(s.state.name).endsWith("-db-retention"));
                 assert.equal(schedules.length, 1);
                 const schedule = schedules[0];
@@ -263,7 +267,28 @@ describe("Pulumi program (planned under mocks)", function () {
                 }
                 assert.ok(alarms.every((a) => (a.state.alarmActions as string[]).includes(String(topic.state.arn))));
                 const jobs = alarms.find((a) => a.state.metricName === "FailedBuilds")!;
-                assert.equal((jobs.state.dimensions as any).ProjectName, plan().one("aws:codebuild/project:Project").state.name);
+                assert.equal((jobs.state.dimensions as any).ProjectName, migrationProject().state.name);
+            });
+
+            it("drills a restore monthly: CodeBuild in the app tier, copies in the isolated subnet group, alarmed per stack", function () {
+                const app = new Set(plan().subnetIdsOfTier("app"));
+                const drill = plan().ofType("aws:codebuild/project:Project").find((p) => String(p.state.name).endsWith("-restore-drill"))!;
+                assert.ok(((drill.state.vpcConfig as any).subnets as string[]).every((id) => app.has(id)));
+                assert.equal(drill.state.buildTimeout, 480);
+                const vars = Object.fromEntries(((drill.state.environment as any).environmentVariables as Array<{ name: string; value: string }>).map((v) => [v.name, v.value]));
+                const instance = plan().one("aws:rds/instance:Instance");
+                assert.equal(vars.DRILL_SOURCE_INSTANCE, instance.state.identifier);
+                assert.equal(vars.DRILL_SUBNET_GROUP, instance.state.dbSubnetGroupName);
+                assert.equal(vars.DRILL_SECURITY_GROUP_IDS, (instance.state.vpcSecurityGroupIds as string[])[0]);
+                const subnetGroup = plan().ofType("aws:rds/subnetGroup:SubnetGroup").find((g) => g.state.name === vars.DRILL_SUBNET_GROUP)!;
+                const data = new Set(plan().subnetIdsOfTier("data"));
+                assert.ok((subnetGroup.state.subnetIds as string[]).every((id) => data.has(id)), "copies land in the isolated data tier");
+                const schedule = plan().ofType("aws:scheduler/schedule:Schedule").find((s) => String(s.state.name).endsWith("-restore-drill"))!;
+                assert.equal(schedule.state.scheduleExpression, "cron(0 2 1 * ? *)");
+                assert.equal(JSON.parse(String((schedule.state.target as any).input)).ProjectName, drill.state.name);
+                const alarm = plan().ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.state.metricName === "RestoreDrillFailed")!;
+                assert.deepEqual(alarm.state.dimensions, { Stack: stack });
+                assert.equal(plan().stack.outputs.restoreDrillProject, drill.state.name);
             });
 
             it("watches APPI compliance: the compliance jobs in the app tier on their schedules, alarms per stack", function () {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { startEmbeddedPostgres, EmbeddedServer } from "../../db/embedded";
-import { migrate } from "../../db/migrate";
+import { DEFAULT_OWNER_ROLE, migrate } from "../../db/migrate";
 import { TEST_IDENTITY_SECRET } from "./identity";
 
 let serverUrlPromise: Promise<string> | undefined;
@@ -138,7 +138,8 @@ export async function installIdentitySecret(url: string, secret: Buffer): Promis
 export async function migratedDatabase(label: string): Promise<TestDatabase> {
     const db = await freshDatabase(label);
     try {
-        await migrate({ connectionString: db.url }, { log: () => undefined });
+        // As production does: 0015 onwards as the schema owner appi_owner, not as the superuser.
+        await migrate({ connectionString: db.url }, { log: () => undefined, ownerRole: DEFAULT_OWNER_ROLE });
         await installIdentitySecret(db.url, TEST_IDENTITY_SECRET);
     } catch (err) {
         await db.drop();

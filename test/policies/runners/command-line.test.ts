@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { main as benchMain } from "../../../bench/index";
 import { main as metricsMain } from "../../../compliance/metrics-cli";
+import { main as reportMain } from "../../../compliance/report-cli";
 import { parseReplayArgs } from "../../../db/erasure-replay";
 import { main as crossguardConfigMain } from "../../../policies/runners/crossguard-config";
 import { DB_COMMAND, parseDbCommandLine } from "../../../db/cli";
@@ -29,6 +30,7 @@ const COMMANDS: [string, (argv: string[]) => Promise<number> | number][] = [
     ["build:lambdas", buildLambdasMain],
     ["build:db-tasks", buildDbTasksMain],
     ["keys:reencrypt", (argv) => keysMain(argv, {})],
+    ["compliance:report", (argv) => reportMain(argv, {})],
 ];
 
 describe("command lines: one parser for every command", () => {
