@@ -319,30 +319,36 @@ export async function runRestoreDrill(config: RestoreDrillConfig, deps: RestoreD
         started = now();
         restoreSent = true;
         log(`restoring ${config.sourceInstance} to ${result.restoreTime} as ${drillInstance}`);
-        await deps.rds.send(new RestoreDBInstanceToPointInTimeCommand({
-            SourceDBInstanceIdentifier: config.sourceInstance,
-            TargetDBInstanceIdentifier: drillInstance,
-            RestoreTime: restoreTime,
-            DBInstanceClass: config.instanceClass ?? source.DBInstanceClass,
-            DBSubnetGroupName: config.subnetGroupName,
-            VpcSecurityGroupIds: config.securityGroupIds,
-            PubliclyAccessible: false,
-            MultiAZ: false,
-            DeletionProtection: false,
-            // Restoring an encrypted instance keeps its KMS key (the API takes no other); checked below.
-            EnableIAMDatabaseAuthentication: true,
-            DBParameterGroupName: source.DBParameterGroups?.[0]?.DBParameterGroupName,
-            // A throw-away copy: no backups of it, no snapshots carrying its tags.
-            BackupRetentionPeriod: 0,
-            CopyTagsToSnapshot: false,
-            AutoMinorVersionUpgrade: false,
-            Tags: [
-                { Key: DRILL_TAG_KEY, Value: DRILL_TAG_VALUE },
-                { Key: DRILL_EXPIRES_TAG_KEY, Value: expires.toISOString() },
-                { Key: "appi:drill-source", Value: config.sourceInstance },
-                { Key: "appi:personal-data", Value: "restored-copy" },
-            ],
-        }));
+        try {
+            await deps.rds.send(new RestoreDBInstanceToPointInTimeCommand({
+                SourceDBInstanceIdentifier: config.sourceInstance,
+                TargetDBInstanceIdentifier: drillInstance,
+                RestoreTime: restoreTime,
+                DBInstanceClass: config.instanceClass ?? source.DBInstanceClass,
+                DBSubnetGroupName: config.subnetGroupName,
+                VpcSecurityGroupIds: config.securityGroupIds,
+                PubliclyAccessible: false,
+                MultiAZ: false,
+                DeletionProtection: false,
+                // Restoring an encrypted instance keeps its KMS key (the API takes no other); checked below.
+                EnableIAMDatabaseAuthentication: true,
+                DBParameterGroupName: source.DBParameterGroups?.[0]?.DBParameterGroupName,
+                // A throw-away copy: no backups of it, no snapshots carrying its tags.
+                BackupRetentionPeriod: 0,
+                CopyTagsToSnapshot: false,
+                AutoMinorVersionUpgrade: false,
+                Tags: [
+                    { Key: DRILL_TAG_KEY, Value: DRILL_TAG_VALUE },
+                    { Key: DRILL_EXPIRES_TAG_KEY, Value: expires.toISOString() },
+                    { Key: "appi:drill-source", Value: config.sourceInstance },
+                    { Key: "appi:personal-data", Value: "restored-copy" },
+                ],
+            }));
+        } catch (err) {
+            // Another drill's copy of the same name (a manual run in the same minute): not ours to delete.
+            if ((err as { name?: string }).name === "DBInstanceAlreadyExistsFault") restoreSent = false;
+            throw err;
+        }
 
         let restored: DBInstance | undefined;
         for (;;) {

@@ -4,9 +4,9 @@
 --                                      restored instance; may call the functions below, read schema_migrations
 --                                      (names and checksums) and record its result; no personal-data table at all
 --   restore_drill_row_counts()         exact row counts of the personal-data tables (counts only)
---   restore_drill_sample(n)            up to n level-2 ciphertexts of users (never level 3), from a random point of the
---                                      primary key: the drill proves they decrypt with the application's keys and
---                                      keeps only how many did (the KMS policy of the drill's role allows pii_level 2)
+--   restore_drill_sample(n)            up to n level-2 ciphertexts of users (never level 3), from a random point of
+--                                      encryption_metadata: the drill proves they decrypt with the application's keys
+--                                      and keeps only how many did (the KMS policy of the drill's role allows pii_level 2)
 -- The RLS and audit-trigger checks read pg_class / pg_trigger, which any login may.
 
 DO $$
@@ -43,28 +43,33 @@ BEGIN
     END LOOP;
 END $$;
 
--- A random start on the uuid primary key, then the next rows in key order: an index range scan, not a sort of
--- every user; wraps around to the start of the key space when the tail holds too few.
+-- The level-2 fields encryption_metadata records for users, from a random point of its (user_id, field_name) index
+-- onwards, then from the start of the key space up to that point: two index range scans over fields that are
+-- encrypted (not a scan of every user, however few have such a field), no sort of the table. The ciphertext comes
+-- from users by primary key; a field recorded but NULL in users (erased) is skipped.
 CREATE FUNCTION restore_drill_sample(p_limit integer) RETURNS TABLE (user_id uuid, field_name text, ciphertext bytea)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     WITH start AS (SELECT gen_random_uuid() AS id),
     picked AS (
-        (SELECT u.id, u.address_encrypted, u.date_of_birth_encrypted, u.ip_address_encrypted, 0 AS pass FROM users u, start
-         WHERE u.id >= start.id AND num_nonnulls(u.address_encrypted, u.date_of_birth_encrypted, u.ip_address_encrypted) > 0
-         ORDER BY u.id LIMIT greatest(1, least(p_limit, 1000)))
+        (SELECT m.user_id, m.field_name, 0 AS pass FROM encryption_metadata m, start
+         WHERE m.user_id >= start.id AND m.encryption_level = 2
+           AND m.field_name IN ('address_encrypted', 'date_of_birth_encrypted', 'ip_address_encrypted')
+         ORDER BY m.user_id, m.field_name LIMIT greatest(1, least(p_limit, 1000)))
         UNION ALL
-        (SELECT u.id, u.address_encrypted, u.date_of_birth_encrypted, u.ip_address_encrypted, 1 FROM users u
-         WHERE num_nonnulls(u.address_encrypted, u.date_of_birth_encrypted, u.ip_address_encrypted) > 0
-         ORDER BY u.id LIMIT greatest(1, least(p_limit, 1000)))
-    ), fields AS (
-        SELECT p.id, f.name, f.value, p.pass FROM picked p
-        CROSS JOIN LATERAL (VALUES ('address_encrypted', p.address_encrypted), ('date_of_birth_encrypted', p.date_of_birth_encrypted),
-                                   ('ip_address_encrypted', p.ip_address_encrypted)) AS f(name, value)
-        WHERE f.value IS NOT NULL
+        (SELECT m.user_id, m.field_name, 1 FROM encryption_metadata m, start
+         WHERE m.user_id < start.id AND m.encryption_level = 2
+           AND m.field_name IN ('address_encrypted', 'date_of_birth_encrypted', 'ip_address_encrypted')
+         ORDER BY m.user_id, m.field_name LIMIT greatest(1, least(p_limit, 1000)))
+    ), valued AS (
+        SELECT p.user_id, p.field_name, p.pass,
+               CASE p.field_name WHEN 'address_encrypted' THEN u.address_encrypted
+                                 WHEN 'date_of_birth_encrypted' THEN u.date_of_birth_encrypted
+                                 WHEN 'ip_address_encrypted' THEN u.ip_address_encrypted END AS ciphertext
+        FROM picked p JOIN users u ON u.id = p.user_id
     )
-    SELECT d.id, d.name, d.value FROM (
-        SELECT DISTINCT ON (f.id, f.name) f.id, f.name, f.value, f.pass FROM fields f ORDER BY f.id, f.name, f.pass) d
-    ORDER BY d.pass, d.id, d.name
+    SELECT v.user_id, v.field_name, v.ciphertext FROM valued v
+    WHERE v.ciphertext IS NOT NULL
+    ORDER BY v.pass, v.user_id, v.field_name
     LIMIT greatest(1, least(p_limit, 1000))
 $$;
 

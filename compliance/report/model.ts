@@ -527,7 +527,14 @@ function backupSection(x: ExportInputs | undefined, db: DatabaseInputs, month: s
         if (!restore.succeeded) problems.push("last restore drill failed");
         else if (!withinRto) problems.push("last restore drill exceeded the RTO");
         else if (!inMonth) problems.push(`no restore drill in ${month} (last ${jstDay(restore.startedAt)})`);
-        const checks = (restore.details as { checks?: { name?: string; ok?: boolean; detail?: string }[] } | null)?.checks;
+        // The shape compliance/restore-drill.ts records: checks, an error, whether the temporary copy was deleted.
+        const details = (restore.details ?? {}) as { checks?: { name?: string; ok?: boolean; detail?: string }[]; error?: unknown; deleted?: unknown; leftoversDeleted?: unknown };
+        const checks = details.checks;
+        const notDeleted = details.deleted === false;
+        if (notDeleted) {
+            statuses.push("attention");
+            problems.push("the drill's temporary copy was not deleted");
+        }
         blocks.push({
             kind: "facts",
             items: [
@@ -539,6 +546,8 @@ function backupSection(x: ExportInputs | undefined, db: DatabaseInputs, month: s
                     status: withinRto ? "ok" : "action",
                 },
                 ...(Array.isArray(checks) ? checks.map((c) => ({ label: `Check: ${String(c.name ?? "?")}`, value: `${c.ok ? "passed" : "failed"}${c.detail ? ` (${String(c.detail)})` : ""}`, status: (c.ok ? "ok" : "action") as Status })) : []),
+                ...(details.error ? [{ label: "Error", value: String(details.error), status: "action" as Status }] : []),
+                ...(typeof details.deleted === "boolean" ? [{ label: "Temporary copy deleted", value: details.deleted ? "yes" : "no: delete it (a copy of personal data outside the backup plan)", status: (details.deleted ? "ok" : "attention") as Status }] : []),
             ],
         });
     }

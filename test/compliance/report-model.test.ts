@@ -166,6 +166,20 @@ describe("compliance report: the model", function () {
         assert.equal(variant((i) => (restore(i).succeeded = false)).headline, "last restore drill failed");
         const slow = variant((i) => (restore(i).recoverySeconds = 9 * 3600));
         assert.deepEqual([slow.status, slow.headline], ["action", "last restore drill exceeded the RTO"]);
+        // As compliance/restore-drill.ts records it: a failed check, the error, a temporary copy left behind.
+        const failedDrill = variant((i) => {
+            restore(i).succeeded = false;
+            restore(i).details = { checks: [{ name: "rls", ok: false, detail: "users: row-level security not forced" }], error: "verification failed", deleted: false, leftoversDeleted: [] };
+        });
+        const facts = failedDrill.blocks.find((b) => b.kind === "facts" && b.items.some((x) => x.label === "Result"));
+        assert.ok(facts && facts.kind === "facts");
+        assert.deepEqual(facts.items.filter((x) => x.status !== "ok").map((x) => [x.label, x.value]), [
+            ["Result", "failed"],
+            ["Check: rls", "failed (users: row-level security not forced)"],
+            ["Error", "verification failed"],
+            ["Temporary copy deleted", "no: delete it (a copy of personal data outside the backup plan)"],
+        ]);
+        assert.equal(failedDrill.headline, "last restore drill failed; the drill's temporary copy was not deleted");
         const old = variant((i) => (restore(i).startedAt = "2026-10-20T03:00:00Z"));
         assert.deepEqual([old.status, old.headline], ["attention", "no restore drill in 2026-11 (last 2026-10-20)"]);
     });

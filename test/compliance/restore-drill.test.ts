@@ -231,6 +231,15 @@ describe("restore drill: AWS side (RDS and CloudWatch mocks, drill_results in a 
         assert.equal((await record(result.recordId)).succeeded, false);
     });
 
+    it("never deletes another run's copy: a name already taken fails the drill without a delete", async function () {
+        rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(Object.assign(new Error("DB instance already exists"), { name: "DBInstanceAlreadyExistsFault" }));
+        const result = await runRestoreDrill(config, deps());
+        assert.equal(result.ok, false);
+        assert.match(result.error!, /already exists/);
+        assert.deepEqual(deleted(), []);
+        assert.equal(published()[COMPLIANCE_METRICS.restoreDrillFailed], 1);
+    });
+
     it("stops waiting on a failed restore status and deletes the copy", async function () {
         statuses = ["creating", "incompatible-restore"];
         const result = await runRestoreDrill(config, deps());
@@ -301,7 +310,13 @@ describe("restore drill: AWS side (RDS and CloudWatch mocks, drill_results in a 
         const login = new pg.Client({ connectionString: url });
         await login.connect();
         try {
-            await admin.query("INSERT INTO users (id, email, first_name, address_encrypted, ssn_encrypted) VALUES (gen_random_uuid(), 'a@example.jp', 'a', '\\x01', '\\x02')");
+            const id = "6f1c2b1e-0000-4000-8000-000000000001";
+            await admin.query(`INSERT INTO users (id, email, first_name, address_encrypted, ssn_encrypted) VALUES ('${id}', 'a@example.jp', 'a', '\\x01', '\\x02')`);
+            await admin.query(
+                `INSERT INTO encryption_metadata (user_id, field_name, encryption_level, kms_key_id, key_version, outer_kms_key_id, outer_key_version, algorithm) VALUES
+                 ('${id}', 'address_encrypted', 2, 'pii-l2-v1', 1, NULL, NULL, 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY'),
+                 ('${id}', 'ssn_encrypted', 3, 'pii-l3-v1', 1, 'pii-l2-v1', 1, 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY')`,
+            );
             const counts = (await login.query("SELECT * FROM restore_drill_row_counts() WHERE table_name = 'users'")).rows;
             assert.equal(Number(counts[0].row_count), 1);
             const fields = (await login.query("SELECT field_name FROM restore_drill_sample(10)")).rows.map((r) => r.field_name);
