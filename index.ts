@@ -131,6 +131,7 @@ const api = new Api(
         rootVolumeKeyArn: keys.dataKeyArn,
         databaseSecretArn: database.masterSecretArn,
         secretKeyArn: keys.dataKeyArn,
+        identitySecretKeyArn: keys.dataKeyArn,
         tags,
     },
     inJapan,

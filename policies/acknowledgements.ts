@@ -53,8 +53,15 @@ export interface Acknowledged {
 }
 
 /** Applies the resource's acknowledgement of `ruleId` to a rule's outcome (only a violation can be acknowledged). */
-export function applyAcknowledgement(resource: ResourceView, ruleId: string, outcome: Outcome, now: Date = new Date()): Acknowledged {
-    if (outcome.kind !== "non-compliant") return { outcome };
+/** Whether any tag is an acknowledgement: almost none are, and every violation asks before looking one up by name. */
+function carriesAcknowledgements(resource: ResourceView): boolean {
+    for (const key in tagsOf(resource)) if (key.startsWith(ACK_TAG_PREFIX)) return true;
+    return false;
+}
+
+export function applyAcknowledgement(resource: ResourceView, ruleId: string, outcome: Outcome, now?: Date): Acknowledged {
+    if (outcome.kind !== "non-compliant" || !carriesAcknowledgements(resource)) return { outcome };
+    now ??= new Date();
     const tags = tagsOf(resource);
     // The rule's own tag, else one under a retired id folded into it (rules/aliases.ts) for this type.
     let filedUnder = ruleId;

@@ -8161,8 +8161,13 @@ function tagsOf(resource) {
   const tags = resource.props.tags;
   return tags && typeof tags === "object" && !Array.isArray(tags) ? tags : {};
 }
-function applyAcknowledgement(resource, ruleId, outcome, now = /* @__PURE__ */ new Date()) {
-  if (outcome.kind !== "non-compliant") return { outcome };
+function carriesAcknowledgements(resource) {
+  for (const key2 in tagsOf(resource)) if (key2.startsWith(ACK_TAG_PREFIX)) return true;
+  return false;
+}
+function applyAcknowledgement(resource, ruleId, outcome, now) {
+  if (outcome.kind !== "non-compliant" || !carriesAcknowledgements(resource)) return { outcome };
+  now ??= /* @__PURE__ */ new Date();
   const tags = tagsOf(resource);
   let filedUnder = ruleId;
   let value = tags[`${ACK_TAG_PREFIX}${ruleId}`];
@@ -8787,12 +8792,13 @@ function isTcp(protocol) {
   return protocol === 6 || protocol === "6" || typeof protocol === "string" && protocol.toLowerCase() === "tcp";
 }
 function openedDataPorts(protocol, fromPort, toPort, dataPorts) {
-  const ports = [...new Set(dataPorts)].sort((a, b) => a - b);
-  if (isAllProtocols(protocol)) return ports;
-  if (!isTcp(protocol)) return [];
+  const every = isAllProtocols(protocol);
+  if (!every && !isTcp(protocol)) return [];
   const from = fromPort ?? 0;
   const to = toPort ?? from;
-  return ports.filter((port) => port >= from && port <= to);
+  const out = [];
+  for (const port of dataPorts) if ((every || port >= from && port <= to) && !out.includes(port)) out.push(port);
+  return out.length > 1 ? out.sort((a, b) => a - b) : out;
 }
 var RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [5e4] };
 var CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
@@ -8822,9 +8828,12 @@ function plain(value) {
   if (value instanceof SecretValue) return value.readable ? plain(value.plaintext) : UNKNOWN;
   return value;
 }
+var splitPaths = /* @__PURE__ */ new Map();
 function at(props, path) {
+  let parts = splitPaths.get(path);
+  if (!parts) splitPaths.set(path, parts = path.split("."));
   let current = props;
-  for (const part of path.split(".")) {
+  for (const part of parts) {
     current = plain(current);
     if (Array.isArray(current)) current = current[0];
     if (current === UNKNOWN) return UNKNOWN;
@@ -8832,6 +8841,12 @@ function at(props, path) {
     current = current[part];
   }
   return plain(current);
+}
+var engineOrders = /* @__PURE__ */ new WeakMap();
+function enginesLongestFirst(defaults) {
+  let order = engineOrders.get(defaults);
+  if (!order) engineOrders.set(defaults, order = Object.keys(defaults).sort((a, b) => b.length - a.length));
+  return order;
 }
 function storePorts(store, endpoint) {
   const ports = /* @__PURE__ */ new Set();
@@ -8844,7 +8859,7 @@ function storePorts(store, endpoint) {
   if (endpoint.engine) {
     const engine = at(store.props, endpoint.engine.path);
     if (typeof engine === "string") {
-      const match = Object.keys(endpoint.engine.defaults).filter((k) => engine === k || engine.startsWith(`${k}-`)).sort((a, b) => b.length - a.length)[0];
+      const match = enginesLongestFirst(endpoint.engine.defaults).find((k) => engine === k || engine.startsWith(`${k}-`));
       defaults = match ? endpoint.engine.defaults[match] : endpoint.engine.fallback;
     } else defaults = endpoint.engine.fallback;
   }
@@ -8948,9 +8963,10 @@ function buildIndex2(stack, referrerType, prop) {
 function referrersOf(stack, referrerType, prop, target2) {
   let perStack = indexes2.get(stack);
   if (!perStack) indexes2.set(stack, perStack = /* @__PURE__ */ new Map());
-  const key2 = `${referrerType}\0${prop}`;
-  let index = perStack.get(key2);
-  if (!index) perStack.set(key2, index = buildIndex2(stack, referrerType, prop));
+  let perType = perStack.get(referrerType);
+  if (!perType) perStack.set(referrerType, perType = /* @__PURE__ */ new Map());
+  let index = perType.get(prop);
+  if (!index) perType.set(prop, index = buildIndex2(stack, referrerType, prop));
   const found = index.byTarget.get(target2);
   if (found?.length) return found;
   if (index.unresolved.length) {
@@ -9449,10 +9465,10 @@ function walk(value, segments, i, path, out, parent, spec) {
   }
   walk(next, segments, i + 1, nextPath, out, block, spec);
 }
-var splitPaths = /* @__PURE__ */ new Map();
+var splitPaths2 = /* @__PURE__ */ new Map();
 function segmentsOf(path) {
-  let parts = splitPaths.get(path);
-  if (!parts) splitPaths.set(path, parts = path.split("."));
+  let parts = splitPaths2.get(path);
+  if (!parts) splitPaths2.set(path, parts = path.split("."));
   return parts;
 }
 function flowEnds(resource, spec, stack) {
@@ -9582,7 +9598,20 @@ function list(value) {
   if (value === void 0 || value === null) return [];
   return Array.isArray(value) ? value : [value];
 }
+var parsedDocuments = /* @__PURE__ */ new Map();
+var PARSED_DOCUMENTS_MAX = 2048;
 function parsePolicyDocument(value, path) {
+  if (typeof value !== "string" || value === "") return parseDocument(value, path);
+  const key2 = `${path}\0${value}`;
+  let statements = parsedDocuments.get(key2);
+  if (statements === void 0) {
+    statements = parseDocument(value, path);
+    if (parsedDocuments.size >= PARSED_DOCUMENTS_MAX) parsedDocuments.clear();
+    parsedDocuments.set(key2, statements);
+  }
+  return statements;
+}
+function parseDocument(value, path) {
   let doc = known(value, path);
   if (doc === void 0 || doc === null || doc === "") return [];
   if (typeof doc === "string") {
@@ -10181,16 +10210,24 @@ function shortForm(ref) {
   const alias = ref.indexOf(":alias/");
   return alias >= 0 ? ref.slice(alias + 1) : ref;
 }
+var KEY_TYPES = [KMS_KEY];
+var ALIAS_TYPES = [KMS_ALIAS];
 function stackKey(stack, ref) {
-  return resolveOfType(stack, ref, [KMS_KEY]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_KEY]) : void 0);
+  const found = resolveOfType(stack, ref, KEY_TYPES);
+  if (found) return found;
+  const short = shortForm(ref);
+  return short !== ref ? resolveOfType(stack, short, KEY_TYPES) : void 0;
 }
 function stackAlias(stack, ref) {
-  return resolveOfType(stack, ref, [KMS_ALIAS]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_ALIAS]) : void 0);
+  const found = resolveOfType(stack, ref, ALIAS_TYPES);
+  if (found) return found;
+  const short = shortForm(ref);
+  return short !== ref ? resolveOfType(stack, short, ALIAS_TYPES) : void 0;
 }
 function proveKey(ref, stack, external) {
   if (isAwsManagedAlias(ref)) return { kind: "aws-managed", ref };
   const listed = externalKeys(external);
-  if (listed.has(ref) || listed.has(shortForm(ref))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
+  if (listed.size && (listed.has(ref) || listed.has(shortForm(ref)))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
   if (stackKey(stack, ref)) return { kind: "customer-managed", ref, how: "key in this stack" };
   const alias = stackAlias(stack, ref);
   if (alias) {
@@ -10761,6 +10798,7 @@ function unwrap(value) {
   return value instanceof SecretValue && value.readable ? value.plaintext : value;
 }
 function collect(props, path) {
+  if (path.segments.length === 1 && !path.segments[0].each) return [{ value: unwrap(props[path.segments[0].name]), holder: props, where: path.text }];
   const out = [];
   const walk2 = (current, holder, i, where) => {
     if (i === path.segments.length) {
@@ -10817,14 +10855,17 @@ function holds(when, props) {
   return true;
 }
 function mayHoldPersonalData(resource) {
-  for (const bag of [resource.props.tags, resource.props.tagsAll, resource.provider ? resource.provider.props.defaultTags?.tags : void 0]) {
-    const tags = unwrap(bag);
-    if (tags && typeof tags === "object" && !Array.isArray(tags) && Object.prototype.propertyIsEnumerable.call(tags, PERSONAL_DATA_TAG)) {
-      const value = unwrap(tags[PERSONAL_DATA_TAG]);
-      return !(typeof value === "string" && value.trim().toLowerCase() === NO_PERSONAL_DATA);
-    }
-  }
-  return true;
+  const props = resource.props;
+  let found = personalDataTag(props.tags);
+  if (found === void 0) found = personalDataTag(props.tagsAll);
+  if (found === void 0 && resource.provider) found = personalDataTag(resource.provider.props.defaultTags?.tags);
+  return found ?? true;
+}
+function personalDataTag(bag) {
+  const tags = unwrap(bag);
+  if (!tags || typeof tags !== "object" || Array.isArray(tags) || !Object.prototype.hasOwnProperty.call(tags, PERSONAL_DATA_TAG)) return void 0;
+  const value = unwrap(tags[PERSONAL_DATA_TAG]);
+  return !(typeof value === "string" && value.trim().toLowerCase() === NO_PERSONAL_DATA);
 }
 function declared(resource, topLevel) {
   const inputs = resource.inputs;
@@ -10941,7 +10982,7 @@ var EBS_DEFAULT_KEY = "aws:ebs/defaultKmsKey:DefaultKmsKey";
 function checkStoreKey(resource, entry, stack, config) {
   const spec = entry.encryption;
   if (!spec || !mayHoldPersonalData(resource) || !holds(spec.when, resource.props)) return notApplicable();
-  const what = `${entry.what} ${resource.name}`;
+  const what = entry.what + " " + resource.name;
   if (spec.delegate) {
     const { target: target2, problem: problem2, unset } = delegateTarget(resource, spec.delegate, stack);
     if (target2) return compliant();
@@ -10954,14 +10995,25 @@ function checkStoreKey(resource, entry, stack, config) {
     if (!on || !key2) return failIf([`${what}: its disks can only use the account's EBS default key, and this stack does not set aws.ebs.EncryptionByDefault with an aws.ebs.DefaultKmsKey in ${String(resource.region)}; use a launch template with kmsKeyId`]);
     return failIf([keyValueProblem(key2, unwrap(key2.props.keyArn), "keyArn", "keyArn", stack, config, spec.defaultKey)].map((p) => p && `${what}: the account's EBS default key ${p}`));
   }
-  for (const by of spec.declaredBy ?? []) {
-    const configs = referrersOf(stack, by.type, by.refProp, resource);
-    if (configs.length) {
-      const problems = configs.flatMap((c) => by.keys.flatMap((k) => keyLocationProblems(c, c.props, k, stack, config, spec.defaultKey).map((p) => `${what} (${c.name}): ${p}`)));
-      return failIf(problems);
+  const declaredBy = spec.declaredBy;
+  if (declaredBy) {
+    for (let d = 0; d < declaredBy.length; d++) {
+      const by = declaredBy[d];
+      const configs = referrersOf(stack, by.type, by.refProp, resource);
+      if (!configs.length) continue;
+      const problems2 = [];
+      for (const c of configs) for (const k of by.keys) for (const p of keyLocationProblems(c, c.props, k, stack, config, spec.defaultKey)) problems2.push(`${what} (${c.name}): ${p}`);
+      return problems2.length ? failIf(problems2) : compliant();
     }
   }
-  return failIf((spec.keys ?? []).flatMap((k) => keyLocationProblems(resource, resource.props, k, stack, config, spec.defaultKey)).map((p) => `${what}: ${p}`));
+  const keys = spec.keys;
+  if (!keys) return compliant();
+  let problems;
+  for (let k = 0; k < keys.length; k++) {
+    const found = keyLocationProblems(resource, resource.props, keys[k], stack, config, spec.defaultKey);
+    for (let i = 0; i < found.length; i++) (problems ??= []).push(`${what}: ${found[i]}`);
+  }
+  return problems ? failIf(problems) : compliant();
 }
 var BACKUP_SELECTION = "aws:backup/selection:Selection";
 var BACKUP_PLAN2 = "aws:backup/plan:Plan";
@@ -11040,7 +11092,7 @@ function backupMethodProblem(method, resource, stack, min) {
 function checkStoreBackups(resource, entry, stack, config) {
   const spec = entry.backups;
   if (!spec || !mayHoldPersonalData(resource) || !holds(spec.when, resource.props)) return notApplicable();
-  const what = `${entry.what} ${resource.name}`;
+  const what = entry.what + " " + resource.name;
   if (spec.delegate) {
     const { target: target2, problem: problem2, unset } = delegateTarget(resource, spec.delegate, stack);
     if (target2) return compliant();
@@ -11331,12 +11383,15 @@ var edgeTlsModern = defineResourceRule({
 var DECIDED_ELSEWHERE = /* @__PURE__ */ new Set(["aws:elasticache/replicationGroup:ReplicationGroup"]);
 var TLS_STORES = STORE_ENTRIES.filter((e) => e.tls !== void 0 && !DECIDED_ELSEWHERE.has(e.type));
 var TLS_BY_TYPE = new Map(TLS_STORES.map((e) => [e.type, e.tls]));
+var splitPaths3 = /* @__PURE__ */ new Map();
+var isPlain = (v) => v !== UNKNOWN && !(v instanceof SecretValue);
 function valueAt2(props, path) {
   let current = props;
-  const parts = path.split(".");
+  let parts = splitPaths3.get(path);
+  if (!parts) splitPaths3.set(path, parts = path.split("."));
   for (let i = 0; i < parts.length; i++) {
-    current = known(current, parts.slice(0, i).join(".") || "(resource)");
-    if (Array.isArray(current)) current = known(current[0], `${parts.slice(0, i).join(".")}[0]`);
+    if (!isPlain(current)) current = known(current, parts.slice(0, i).join(".") || "(resource)");
+    if (Array.isArray(current)) current = isPlain(current[0]) ? current[0] : known(current[0], `${parts.slice(0, i).join(".")}[0]`);
     if (current === null || current === void 0 || typeof current !== "object") return void 0;
     current = current[parts[i]];
   }

@@ -40,6 +40,8 @@ export function toJsonReport(report: Report): JsonReport {
     const ref = (f: Report["findings"][number]): FindingRef => ({ policyName: f.ruleId, urn: f.urn });
     const p = report.provenance;
     const coverage = coverageSummary(report);
+    // Once: the summary walks every finding (a 10,000-resource stack has tens of thousands).
+    const totals = summary(report);
     return {
         schemaVersion: JSON_REPORT_SCHEMA_VERSION,
         stack: report.stack ?? null,
@@ -49,8 +51,8 @@ export function toJsonReport(report: Report): JsonReport {
         branch: p?.branch ?? null,
         time: p?.time ?? null,
         thresholds: { failOn: report.failOn ?? "mandatory", ...(report.config ?? {}) },
-        verdict: summary(report).verdict,
-        summary: summary(report),
+        verdict: totals.verdict,
+        summary: totals,
         violations: violations(report),
         passed: report.findings.filter((f) => f.outcome.kind === "compliant").map(ref),
         exempted: report.findings.filter((f) => f.exemption).map((f) => ({ ...ref(f), reason: f.exemption!.reason, approver: f.exemption!.approver, expires: f.exemption!.expires, source: f.exemption!.source === "resource" ? "acknowledgement" : "exception" })),

@@ -292,7 +292,10 @@ export function summary(report: Report): Summary {
         else if (f.outcome.kind === "cannot-check") unchecked++;
         if (isViolation(f) && isBaselined(report, f)) baselined++;
     }
-    return { resources: report.resources, verdict: verdict(report), passed, failed, exempted, unchecked, baselined, failing: failingFindings(report).length };
+    // The verdict from the same counts verdict() works out (failing first, then unproven mandatory checks).
+    const failing = failingFindings(report).length;
+    const outcome: Verdict = failing > 0 ? "FAIL" : unprovenMandatory(report).length > 0 ? "NOT PROVEN" : "PASS";
+    return { resources: report.resources, verdict: outcome, passed, failed, exempted, unchecked, baselined, failing };
 }
 
 export function countsByRule(report: Report): Map<string, RuleCounts> {

@@ -87,21 +87,38 @@ function normaliseArrayInPlace(array: unknown[]): PropValue {
     return array as PropValue[];
 }
 
+/** Whether a record's values may be normalised where they are: ours alone, and neither bag is itself a special object. */
+function inPlace(raw: RawResource, owned: boolean): boolean {
+    if (!owned) return false;
+    const { inputs, outputs } = raw;
+    const plain = (bag: unknown) => bag === undefined || (bag !== null && typeof bag === "object" && !Array.isArray(bag) && !(SIG_KEY in bag));
+    return plain(inputs) && plain(outputs);
+}
+
 function propsOf(raw: RawResource, owned: boolean): Props {
     const outputs = asRecord(raw.outputs);
-    if (!owned) return raw.inputs === undefined ? normaliseProps(outputs) : normaliseProps({ ...outputs, ...asRecord(raw.inputs) });
+    if (!inPlace(raw, owned)) return raw.inputs === undefined ? normaliseProps(outputs) : normaliseProps({ ...outputs, ...asRecord(raw.inputs) });
     // Inputs win over outputs key by key (JSON has no undefined, so a present input is a set one);
-    // the records are ours alone, so the outputs object itself becomes the props.
-    if (raw.inputs !== undefined) Object.assign(outputs, asRecord(raw.inputs));
-    return normaliseObjectInPlace(outputs) as Props;
+    // the records are ours alone, so the outputs object itself becomes the props. Each side is
+    // normalised on its own first, so every value is walked once and the inputs object, sharing
+    // the normalised values, is the provenance record as it is (declaredOf).
+    normaliseObjectInPlace(outputs);
+    const inputs = raw.inputs;
+    if (inputs !== undefined) {
+        normaliseObjectInPlace(inputs);
+        for (const key in inputs) outputs[key] = inputs[key];
+    }
+    return outputs as Props;
 }
 
 /**
  * Provenance: the declared (input) keys of `props`, sharing its values (no copy of any value).
  * Undefined when the record has no inputs at all: then everything counts as declared.
  */
-function declaredOf(raw: RawResource, props: Props): Props | undefined {
+function declaredOf(raw: RawResource, props: Props, owned: boolean): Props | undefined {
     if (raw.inputs === undefined || raw.inputs === null || typeof raw.inputs !== "object") return undefined;
+    // Owned records: propsOf normalised the inputs object in place and copied its values into the props.
+    if (inPlace(raw, owned)) return raw.inputs as Props;
     const declared: { [key: string]: Props[string] } = {};
     for (const key in raw.inputs) declared[key] = props[key];
     return declared;
@@ -196,7 +213,7 @@ export function buildResourceViews(resources: readonly RawResource[], stackRegio
         if (provider) view.provider = provider;
         if (raw.parent) view.parent = raw.parent;
         if (raw.protect !== undefined) view.options = { protect: raw.protect };
-        const declared = declaredOf(raw, props[i]);
+        const declared = declaredOf(raw, props[i], owned);
         if (declared) view.inputs = declared;
         const dependsOn = dependenciesOf(raw);
         if (dependsOn) view.dependsOn = dependsOn;

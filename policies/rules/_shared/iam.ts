@@ -20,8 +20,27 @@ function list(value: PropValue): PropValue[] {
     return Array.isArray(value) ? value : [value];
 }
 
+/**
+ * Documents already parsed, by path and text: a stack repeats the same trust and resource policies
+ * across many roles, queues and buckets (read-only: callers never change the statements).
+ */
+const parsedDocuments = new Map<string, readonly PolicyStatement[]>();
+const PARSED_DOCUMENTS_MAX = 2048;
+
 /** Parses a policy document; throws CannotCheckError when it is unknown/secret and a clear error when it is not a policy. */
-export function parsePolicyDocument(value: PropValue, path: string): PolicyStatement[] {
+export function parsePolicyDocument(value: PropValue, path: string): readonly PolicyStatement[] {
+    if (typeof value !== "string" || value === "") return parseDocument(value, path);
+    const key = `${path}\u0000${value}`;
+    let statements = parsedDocuments.get(key);
+    if (statements === undefined) {
+        statements = parseDocument(value, path);
+        if (parsedDocuments.size >= PARSED_DOCUMENTS_MAX) parsedDocuments.clear();
+        parsedDocuments.set(key, statements);
+    }
+    return statements;
+}
+
+function parseDocument(value: PropValue, path: string): PolicyStatement[] {
     let doc = known(value, path);
     if (doc === undefined || doc === null || doc === "") return [];
     if (typeof doc === "string") {

@@ -80,19 +80,28 @@ export function shortForm(ref: string): string {
     return alias >= 0 ? ref.slice(alias + 1) : ref;
 }
 
+const KEY_TYPES = [KMS_KEY] as const;
+const ALIAS_TYPES = [KMS_ALIAS] as const;
+
 function stackKey(stack: StackView, ref: string): ResourceView | undefined {
-    return resolveOfType(stack, ref, [KMS_KEY]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_KEY]) : undefined);
+    const found = resolveOfType(stack, ref, KEY_TYPES);
+    if (found) return found;
+    const short = shortForm(ref);
+    return short !== ref ? resolveOfType(stack, short, KEY_TYPES) : undefined;
 }
 
 function stackAlias(stack: StackView, ref: string): ResourceView | undefined {
-    return resolveOfType(stack, ref, [KMS_ALIAS]) ?? (shortForm(ref) !== ref ? resolveOfType(stack, shortForm(ref), [KMS_ALIAS]) : undefined);
+    const found = resolveOfType(stack, ref, ALIAS_TYPES);
+    if (found) return found;
+    const short = shortForm(ref);
+    return short !== ref ? resolveOfType(stack, short, ALIAS_TYPES) : undefined;
 }
 
 /** Classifies a known key reference (see KeyProof). Throws CannotCheckError when an alias's target is not known. */
 export function proveKey(ref: string, stack: StackView, external: readonly string[] | undefined): KeyProof {
     if (isAwsManagedAlias(ref)) return { kind: "aws-managed", ref };
     const listed = externalKeys(external);
-    if (listed.has(ref) || listed.has(shortForm(ref))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
+    if (listed.size && (listed.has(ref) || listed.has(shortForm(ref)))) return { kind: "customer-managed", ref, how: "externalKmsKeys" };
     if (stackKey(stack, ref)) return { kind: "customer-managed", ref, how: "key in this stack" };
     const alias = stackAlias(stack, ref);
     if (alias) {

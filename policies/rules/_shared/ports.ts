@@ -115,12 +115,15 @@ function isTcp(protocol: string | number | undefined): boolean {
  * range opens. All-protocol rules open every port whatever the range says.
  */
 export function openedDataPorts(protocol: string | number | undefined, fromPort: number | undefined, toPort: number | undefined, dataPorts: Iterable<number>): number[] {
-    const ports = [...new Set(dataPorts)].sort((a, b) => a - b);
-    if (isAllProtocols(protocol)) return ports;
-    if (!isTcp(protocol)) return [];
+    const every = isAllProtocols(protocol);
+    if (!every && !isTcp(protocol)) return [];
     const from = fromPort ?? 0;
     const to = toPort ?? from;
-    return ports.filter((port) => port >= from && port <= to);
+    // Asked once per ingress rule of the stack: keep the ports in range first (usually one or none),
+    // then make them unique and sorted, rather than a Set and a sort of every data port each time.
+    const out: number[] = [];
+    for (const port of dataPorts) if ((every || (port >= from && port <= to)) && !out.includes(port)) out.push(port);
+    return out.length > 1 ? out.sort((a, b) => a - b) : out;
 }
 
 // ---- Where stores listen ------------------------------------------------------------
@@ -177,9 +180,13 @@ function plain(value: PropValue): PropValue {
     return value;
 }
 
+const splitPaths = new Map<string, readonly string[]>();
+
 function at(props: Props, path: string): PropValue {
+    let parts = splitPaths.get(path);
+    if (!parts) splitPaths.set(path, (parts = path.split(".")));
     let current: PropValue = props;
-    for (const part of path.split(".")) {
+    for (const part of parts) {
         current = plain(current);
         if (Array.isArray(current)) current = current[0];
         if (current === UNKNOWN) return UNKNOWN;
@@ -187,6 +194,15 @@ function at(props: Props, path: string): PropValue {
         current = (current as Props)[part];
     }
     return plain(current);
+}
+
+const engineOrders = new WeakMap<object, readonly string[]>();
+
+/** An engine table's names, longest first (so "aurora-postgresql" wins over "aurora"), worked out once per table. */
+function enginesLongestFirst(defaults: Readonly<Record<string, readonly number[]>>): readonly string[] {
+    let order = engineOrders.get(defaults);
+    if (!order) engineOrders.set(defaults, (order = Object.keys(defaults).sort((a, b) => b.length - a.length)));
+    return order;
 }
 
 /** The ports a store listens on: its configured port (when known) and its engine's default. */
@@ -201,9 +217,7 @@ export function storePorts(store: ResourceView, endpoint: StoreEndpoint): number
     if (endpoint.engine) {
         const engine = at(store.props, endpoint.engine.path);
         if (typeof engine === "string") {
-            const match = Object.keys(endpoint.engine.defaults)
-                .filter((k) => engine === k || engine.startsWith(`${k}-`))
-                .sort((a, b) => b.length - a.length)[0];
+            const match = enginesLongestFirst(endpoint.engine.defaults).find((k) => engine === k || engine.startsWith(`${k}-`));
             defaults = match ? endpoint.engine.defaults[match] : endpoint.engine.fallback;
         } else defaults = endpoint.engine.fallback;
     }

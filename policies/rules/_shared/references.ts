@@ -10,7 +10,8 @@ interface ReferrerIndex {
     unresolved: ResourceView[];
 }
 
-const indexes = new WeakMap<StackView, Map<string, ReferrerIndex>>();
+/** Per stack: referrer type -> property -> index (nested maps: no key string built per question). */
+const indexes = new WeakMap<StackView, Map<string, Map<string, ReferrerIndex>>>();
 
 function resolveAll(stack: StackView, ref: string): readonly ResourceView[] {
     const indexed = stack as Partial<IndexedStackView>;
@@ -60,9 +61,10 @@ function buildIndex(stack: StackView, referrerType: string, prop: string): Refer
 export function referrersOf(stack: StackView, referrerType: string, prop: string, target: ResourceView): ResourceView[] {
     let perStack = indexes.get(stack);
     if (!perStack) indexes.set(stack, (perStack = new Map()));
-    const key = `${referrerType}\u0000${prop}`;
-    let index = perStack.get(key);
-    if (!index) perStack.set(key, (index = buildIndex(stack, referrerType, prop)));
+    let perType = perStack.get(referrerType);
+    if (!perType) perStack.set(referrerType, (perType = new Map()));
+    let index = perType.get(prop);
+    if (!index) perType.set(prop, (index = buildIndex(stack, referrerType, prop)));
     const found = index.byTarget.get(target);
     if (found?.length) return found;
     if (index.unresolved.length) {

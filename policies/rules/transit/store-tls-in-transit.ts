@@ -2,7 +2,7 @@ import { tlsRank } from "../../core/config";
 import { CannotCheckError, known, readString, readTags } from "../../core/props";
 import { cannotCheck, defineResourceRule, failIf, notApplicable } from "../../core/rule";
 import { resolveOfType } from "../../core/stack-view";
-import { PackConfig, PropValue, Props, ResourceView, StackView } from "../../core/types";
+import { PackConfig, PropValue, Props, ResourceView, SecretValue, StackView, UNKNOWN } from "../../core/types";
 import { APPI } from "../_shared/appi";
 import { conditionValues, grantsEveryone, parsePolicyDocument, PolicyStatement } from "../_shared/iam";
 import { isPostgres, parametersOf } from "../_shared/rds";
@@ -16,12 +16,17 @@ const TLS_STORES = STORE_ENTRIES.filter((e) => e.tls !== undefined && !DECIDED_E
 const TLS_BY_TYPE = new Map<string, TlsSpec>(TLS_STORES.map((e) => [e.type, e.tls!]));
 
 /** The value at a dotted path; a one-element list on the way (v7 list-shaped blocks, state files) counts as its element. */
+const splitPaths = new Map<string, readonly string[]>();
+const isPlain = (v: PropValue) => v !== UNKNOWN && !(v instanceof SecretValue);
+
 function valueAt(props: Props, path: string): PropValue {
     let current: PropValue = props;
-    const parts = path.split(".");
+    let parts = splitPaths.get(path);
+    if (!parts) splitPaths.set(path, (parts = path.split(".")));
     for (let i = 0; i < parts.length; i++) {
-        current = known(current, parts.slice(0, i).join(".") || "(resource)");
-        if (Array.isArray(current)) current = known(current[0], `${parts.slice(0, i).join(".")}[0]`);
+        // The path text for a message only when a value is unknown or a secret (once per store otherwise wasted).
+        if (!isPlain(current)) current = known(current, parts.slice(0, i).join(".") || "(resource)");
+        if (Array.isArray(current)) current = isPlain(current[0]) ? current[0] : known(current[0], `${parts.slice(0, i).join(".")}[0]`);
         if (current === null || current === undefined || typeof current !== "object") return undefined;
         current = (current as Props)[parts[i]];
     }
