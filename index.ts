@@ -273,6 +273,7 @@ const monitoring = new Monitoring(
         functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
         apiInstanceId: api.instanceId,
         migrationProjectName: migrations.projectName,
+        restoreDrillProjectName: restoreDrill?.projectName,
         compliance: { stack: config.stack },
         tags,
     },

@@ -266,8 +266,11 @@ describe("Pulumi program (planned under mocks)", function () {
                     assert.ok(metrics.has(metric), `no alarm on ${metric}`);
                 }
                 assert.ok(alarms.every((a) => (a.state.alarmActions as string[]).includes(String(topic.state.arn))));
-                const jobs = alarms.find((a) => a.state.metricName === "FailedBuilds")!;
-                assert.equal((jobs.state.dimensions as any).ProjectName, migrationProject().state.name);
+                // Both CodeBuild projects page on a failed build: the migration/retention one and the restore drill.
+                const failedBuilds = alarms.filter((a) => a.state.metricName === "FailedBuilds").map((a) => (a.state.dimensions as any).ProjectName).sort();
+                const projects = plan().ofType("aws:codebuild/project:Project").map((p) => p.state.name).sort();
+                assert.deepEqual(failedBuilds, projects);
+                assert.ok(failedBuilds.includes(migrationProject().state.name));
             });
 
             it("drills a restore monthly: CodeBuild in the app tier, copies in the isolated subnet group, alarmed per stack", function () {
