@@ -11431,7 +11431,24 @@ function parameterProblems(engine, type, parameters, group, config) {
     if (enabled.length) problems.push(`parameter group ${group} does not disable ${enabled.join(", ")} (set them to "disabled"): TLS below 1.2 stays available`);
     return problems;
   }
-  throw new CannotCheckError("engine", `TLS for engine ${engine ?? "(unset)"} is configured in an option group (SSL option) this rule does not read, so it could not be checked`);
+  throw new CannotCheckError("engine", `TLS for engine ${engine ?? "(unset)"} is configured in settings this rule does not read (Db2: db2comm / ssl_svcename), so it could not be checked`);
+}
+var OPTION_GROUP = "aws:rds/optionGroup:OptionGroup";
+var OPTION_GROUP_TYPES = [OPTION_GROUP];
+function isOracle(engine) {
+  return engine !== void 0 && (engine.startsWith("oracle") || engine.startsWith("custom-oracle"));
+}
+function oracleProblems(resource, stack) {
+  const name = readString(resource.props, "optionGroupName");
+  if (!name || name.startsWith("default:")) return [`optionGroupName is ${name ?? "unset"}: the default option group has no SSL option, so clients connect without TLS; attach an aws.rds.OptionGroup with the SSL option (port 2484, SQLNET.SSL_VERSION 1.2)`];
+  const group = resolveOfType(stack, name, OPTION_GROUP_TYPES);
+  if (!group) throw new CannotCheckError("optionGroupName", `option group ${name} is not in this stack, so its SSL option could not be checked`);
+  const ssl = readObjects(group.props, "options").find((o) => (readString(o, "optionName") ?? "").toUpperCase() === "SSL");
+  if (!ssl) return [`option group ${group.name} has no SSL option, so clients connect without TLS; add { optionName: "SSL", port: 2484, optionSettings: [{ name: "SQLNET.SSL_VERSION", value: "1.2" }] }`];
+  const version = readObjects(ssl, "optionSettings").find((o) => readString(o, "name")?.toUpperCase() === "SQLNET.SSL_VERSION");
+  const value = version ? (readString(version, "value") ?? "").trim() : void 0;
+  if (value !== "1.2") return [`option group ${group.name}'s SSL option sets SQLNET.SSL_VERSION to ${value === void 0 ? "nothing (TLS 1.0 stays allowed)" : JSON.stringify(value)}; set it to "1.2"`];
+  return [];
 }
 function groupProblems(resource, spec, stack, config) {
   const engine = readString(resource.props, "engine");
@@ -11466,14 +11483,14 @@ function policyFloor(policy) {
 var storeTlsInTransit = defineResourceRule({
   id: "store-tls-in-transit",
   title: "Every store endpoint forces TLS at the configured minimum version",
-  description: "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; S3 buckets have a bucket policy denying requests without aws:SecureTransport; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. PostgreSQL and ElastiCache replication groups are decided by their own rules; Oracle/Db2 (option groups) are reported as not checked. Stores tagged appi:personal-data=none are skipped.",
+  description: "From the stores catalogue's TLS entries: MySQL/MariaDB (instance or cluster) parameter groups set require_secure_transport=1 and tls_version at minTlsVersion; SQL Server sets rds.force_ssl=1 and disables rds.tls10/rds.tls11; DocumentDB sets tls to tls1.3+ (tls1.2+ when minTlsVersion is TLSv1.2); Redshift sets require_ssl; S3 buckets have a bucket policy denying requests without aws:SecureTransport; MemoryDB keeps tlsEnabled; ElastiCache clusters enable transit encryption; MSK brokers speak TLS only; OpenSearch enforces HTTPS with a Policy-Min-TLS-1-2 policy (the highest floor it offers). A default parameter group does not force TLS. Oracle instances attach an aws.rds.OptionGroup whose SSL option sets SQLNET.SSL_VERSION to 1.2 (the default option group has no SSL option; the plain listener stays open to whoever the security group admits, so keep the group to the TLS port). PostgreSQL and ElastiCache replication groups are decided by their own rules; Db2 is reported as not checked. Stores tagged appi:personal-data=none are skipped.",
   appi: APPI.security,
   securityHub: ["Opensearch.8", "MSK.1", "Redshift.2", "S3.5"],
   severity: "high",
-  remediation: 'Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), add a bucket policy statement denying s3:* to Principal * when aws:SecureTransport is false to every bucket, keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" } on OpenSearch.',
+  remediation: 'Attach a custom parameter group that forces TLS (require_secure_transport=1 and tls_version=TLSv1.3 for MySQL/MariaDB; rds.force_ssl=1 for SQL Server; tls=tls1.3+ for DocumentDB; require_ssl=true for Redshift), an aws.rds.OptionGroup with the SSL option and SQLNET.SSL_VERSION 1.2 for Oracle, add a bucket policy statement denying s3:* to Principal * when aws:SecureTransport is false to every bucket, keep tlsEnabled on MemoryDB, set domainEndpointOptions { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" } on OpenSearch.',
   defaultEnforcement: "mandatory",
   resourceTypes: [...TLS_STORES.map((e) => e.type), ...BUCKETS],
-  reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t) => t !== void 0)), BUCKET_POLICY],
+  reviews: [...new Set(TLS_STORES.map((e) => e.tls?.parameterGroup?.type).filter((t) => t !== void 0)), BUCKET_POLICY, OPTION_GROUP],
   check(resource, { config, stack }) {
     if (String(readTags(resource.props)[PERSONAL_DATA_TAG] ?? "").toLowerCase() === NO_PERSONAL_DATA) return notApplicable();
     if (BUCKETS.includes(resource.type)) return failIf(bucketTlsProblems(resource, stack));
@@ -11495,7 +11512,8 @@ var storeTlsInTransit = defineResourceRule({
     }
     if (spec.parameterGroup) {
       try {
-        problems.push(...groupProblems(resource, spec.parameterGroup, stack, config));
+        const oracle = resource.type === "aws:rds/instance:Instance" && isOracle(readString(resource.props, "engine"));
+        problems.push(...oracle ? oracleProblems(resource, stack) : groupProblems(resource, spec.parameterGroup, stack, config));
       } catch (err) {
         if (err instanceof CannotCheckError && !problems.length) return cannotCheck(err.message);
         if (!(err instanceof CannotCheckError)) throw err;

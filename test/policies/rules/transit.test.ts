@@ -35,9 +35,9 @@ describe("rule store-tls-in-transit: RDS MySQL / MariaDB / SQL Server", () => {
         assertViolation(runRule(rule, db, [group([{ name: "rds.force_ssl", value: "1" }])]), /rds\.tls10, rds\.tls11/);
         assertViolation(runRule(rule, db, [group([])]), /rds\.force_ssl=1/);
     });
-    it("leaves PostgreSQL to rds-*-postgres-tls, reports Oracle as not checked, and skips stores tagged as holding no personal data", () => {
+    it("leaves PostgreSQL to rds-*-postgres-tls, reports Db2 as not checked, and skips stores tagged as holding no personal data", () => {
         assertNotApplicable(runRule(rule, view(aws.rds.Instance, { instanceClass: "db.t4g.micro", engine: "postgres" })));
-        assertCannotCheck(runRule(rule, view(aws.rds.Instance, { instanceClass: "db.m6i.large", engine: "oracle-ee", parameterGroupName: "ora" }), [view(aws.rds.ParameterGroup, { family: "oracle-ee-19" }, { name: "ora", outputs: { name: "ora" } })]), /option group/);
+        assertCannotCheck(runRule(rule, view(aws.rds.Instance, { instanceClass: "db.m6i.large", engine: "db2-se", parameterGroupName: "db2" }), [view(aws.rds.ParameterGroup, { family: "db2-se-11.5" }, { name: "db2", outputs: { name: "db2" } })]), /Db2/);
         assertNotApplicable(runRule(rule, view(aws.rds.Instance, { instanceClass: "db.t4g.micro", engine: "mysql", tags: { "appi:personal-data": "none" } })));
     });
     it("cannot check a parameter group outside the stack or unknown during preview; reads a secret engine", () => {
@@ -101,5 +101,25 @@ describe("rule store-tls-in-transit: S3 buckets", () => {
     it("cannot check a bucket policy unknown during preview", () => {
         assertCannotCheck(runRule(rule, bucket(), [view(aws.s3.BucketPolicy, { bucket: "pii", policy: UNKNOWN })]));
         assertCannotCheck(runRule(rule, bucket(), [view(aws.s3.BucketPolicy, { bucket: UNKNOWN, policy: "{}" })]), /not known yet/);
+    });
+});
+
+describe("rule store-tls-in-transit: Oracle through its option group's SSL option", () => {
+    const oracle = (optionGroupName?: string) => view(aws.rds.Instance, { instanceClass: "db.m6i.large", engine: "oracle-ee", ...(optionGroupName ? { optionGroupName } : {}) }, { name: "ledger" });
+    type Setting = { name: string; value: string };
+    const group = (options: { optionName: string; port?: number; optionSettings?: Setting[] }[]) => view(aws.rds.OptionGroup, { engineName: "oracle-ee", majorEngineVersion: "19", options }, { name: "ora-tls", outputs: { name: "ora-tls" } });
+    it("passes the SSL option with SQLNET.SSL_VERSION 1.2, even when minTlsVersion asks for 1.3 (Oracle's highest)", () => {
+        const ok = group([{ optionName: "SSL", port: 2484, optionSettings: [{ name: "SQLNET.SSL_VERSION", value: "1.2" }, { name: "SQLNET.CIPHER_SUITE", value: "SSL_RSA_WITH_AES_256_GCM_SHA384" }] }]);
+        assertCompliant(runRule(rule, oracle("ora-tls"), [ok]));
+    });
+    it("fails the default option group, a group without the SSL option, and an SSL option that still allows TLS 1.0", () => {
+        assertViolation(runRule(rule, oracle()), /default option group has no SSL option/);
+        assertViolation(runRule(rule, oracle("default:oracle-ee-19")), /default option group/);
+        assertViolation(runRule(rule, oracle("ora-tls"), [group([{ optionName: "STATSPACK" }])]), /has no SSL option/);
+        assertViolation(runRule(rule, oracle("ora-tls"), [group([{ optionName: "SSL", port: 2484, optionSettings: [{ name: "SQLNET.SSL_VERSION", value: "1.2 or 1.0" }] }])]), /SQLNET.SSL_VERSION to "1.2 or 1.0"/);
+        assertViolation(runRule(rule, oracle("ora-tls"), [group([{ optionName: "SSL", port: 2484 }])]), /TLS 1.0 stays allowed/);
+    });
+    it("cannot check an option group outside the stack", () => {
+        assertCannotCheck(runRule(rule, oracle("elsewhere")), /option group elsewhere is not in this stack/);
     });
 });
