@@ -75,7 +75,10 @@ export function evaluate(rules: readonly Rule[], stack: StackView, config: PackC
             if (outcome.kind === "non-compliant") {
                 // An acknowledgement tag beside the resource: exempted, or (unusable) mandatory with the reason.
                 const acked = applyAcknowledgement(resource, rule.id, outcome);
-                findings.push({ ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome: acked.outcome, enforcementLevel: acked.mandatory ? "mandatory" : applicable.levels[i], ...(acked.exemption ? { exemption: acked.exemption } : {}) });
+                // Built as the compliant findings are (no spread): every finding the reports walk has one shape.
+                const finding: Finding = { ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome: acked.outcome, enforcementLevel: acked.mandatory ? "mandatory" : applicable.levels[i] };
+                if (acked.exemption) finding.exemption = acked.exemption;
+                findings.push(finding);
                 continue;
             }
             findings.push({ ruleId: rule.id, urn: resource.urn, resourceType: resource.type, outcome, enforcementLevel: applicable.levels[i] });

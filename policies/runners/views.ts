@@ -99,15 +99,13 @@ function propsOf(raw: RawResource, owned: boolean): Props {
     const outputs = asRecord(raw.outputs);
     if (!inPlace(raw, owned)) return raw.inputs === undefined ? normaliseProps(outputs) : normaliseProps({ ...outputs, ...asRecord(raw.inputs) });
     // Inputs win over outputs key by key (JSON has no undefined, so a present input is a set one);
-    // the records are ours alone, so the outputs object itself becomes the props. Each side is
-    // normalised on its own first, so every value is walked once and the inputs object, sharing
-    // the normalised values, is the provenance record as it is (declaredOf).
-    normaliseObjectInPlace(outputs);
+    // the records are ours alone, so the outputs object itself becomes the props.
     const inputs = raw.inputs;
-    if (inputs !== undefined) {
-        normaliseObjectInPlace(inputs);
-        for (const key in inputs) outputs[key] = inputs[key];
-    }
+    if (inputs !== undefined) for (const key in inputs) outputs[key] = inputs[key];
+    normaliseObjectInPlace(outputs);
+    // Each value was walked once, through the props; a top-level value the walk replaced (a secret, an
+    // unknown) is written back to the inputs, which stay the provenance record (declaredOf) with no copy.
+    if (inputs !== undefined) for (const key in inputs) if (inputs[key] !== outputs[key]) inputs[key] = outputs[key];
     return outputs as Props;
 }
 
