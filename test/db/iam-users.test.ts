@@ -39,6 +39,13 @@ describe("IAM login users (0004)", function () {
         const { rows } = await admin.query("SELECT pg_has_role('migrator', current_user, 'MEMBER') AS member, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS owner_is_superuser");
         assert.equal(rows[0].owner_is_superuser, true, "tests migrate as a superuser");
         assert.equal(rows[0].member, false);
+        // The same model as on RDS (0015): migrator may SET ROLE appi_owner, inherits nothing, and appi_owner owns the schema.
+        const model = await admin.query(
+            `SELECT pg_has_role('migrator', 'appi_owner', 'MEMBER') AS may_set, pg_has_role('migrator', 'appi_owner', 'USAGE') AS inherits,
+                    (SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'appi_owner') AS foreign_tables,
+                    (SELECT rolsuper OR rolcreaterole OR rolbypassrls OR rolcanlogin FROM pg_roles WHERE rolname = 'appi_owner') AS owner_powers`,
+        );
+        assert.deepEqual(model.rows[0], { may_set: true, inherits: false, foreign_tables: 0, owner_powers: false });
     });
 
     it("signup_trigger reads no user row at all, even with a valid token", async function () {
