@@ -8720,6 +8720,500 @@ var ec2Imdsv2Required = defineResourceRule({
 
 // rules/_shared/ports.ts
 var import_ipaddr = __toESM(require_ipaddr());
+
+// rules/_shared/stores.ts
+var PERSONAL_DATA_TAG = "appi:personal-data";
+var NO_PERSONAL_DATA = "none";
+var RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup";
+var DOCDB_SUBNET_GROUP = "aws:docdb/subnetGroup:SubnetGroup";
+var NEPTUNE_SUBNET_GROUP = "aws:neptune/subnetGroup:SubnetGroup";
+var REDSHIFT_SUBNET_GROUP = "aws:redshift/subnetGroup:SubnetGroup";
+var CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup";
+var MEMORYDB_SUBNET_GROUP = "aws:memorydb/subnetGroup:SubnetGroup";
+var RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [5e4] };
+var CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
+var BACKUP_PLAN = { kind: "backup-plan" };
+var retention = (path, awsDefault) => ({ kind: "retention", path, awsDefault });
+var key = (path, extra = {}) => ({ path, ...extra });
+var STORAGE_ENCRYPTED = { path: "storageEncrypted", oneOf: [true], awsDefault: false };
+var publicFlag = (path, awsDefault = false) => ({ path, publicWhen: [true], awsDefault });
+var ENCRYPTED_DEVICE = { path: "encrypted", oneOf: [true, "true"], awsDefault: false };
+var ENTRIES = [
+  // ---- Relational and document databases -------------------------------------------
+  {
+    type: "aws:rds/instance:Instance",
+    what: "RDS instance",
+    endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES } },
+    // storageEncrypted unset is false; kmsKeyId unset with encryption on is alias/aws/rds.
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    // backupRetentionPeriod unset is 1 day (RDS.11).
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
+    tls: { parameterGroup: { path: "parameterGroupName", type: "aws:rds/parameterGroup:ParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
+  },
+  {
+    type: "aws:rds/cluster:Cluster",
+    what: "Aurora / RDS cluster",
+    endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES, fallback: [3306] } },
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP } },
+    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:rds/clusterParameterGroup:ClusterParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
+  },
+  {
+    // ClusterInstanceArgs has no storage key: the cluster's storage is the instance's (kmsKeyId is output-only).
+    type: "aws:rds/clusterInstance:ClusterInstance",
+    what: "Aurora cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } },
+    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } }
+  },
+  {
+    type: "aws:docdb/cluster:Cluster",
+    what: "DocumentDB cluster",
+    endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
+    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "dbSubnetGroupName", type: DOCDB_SUBNET_GROUP } },
+    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:docdb/clusterParameterGroup:ClusterParameterGroup", parameter: "tls", requiredValue: "enabled" } }
+  },
+  {
+    type: "aws:docdb/clusterInstance:ClusterInstance",
+    what: "DocumentDB cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } },
+    network: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } }
+  },
+  {
+    // Elastic clusters: kmsKeyId unset is an AWS-owned key; backupRetentionPeriod unset is 1 (elasticCluster.d.ts).
+    type: "aws:docdb/elasticCluster:ElasticCluster",
+    what: "DocumentDB elastic cluster",
+    endpoint: { securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1)] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
+  },
+  {
+    // Neptune names its key kmsKeyArn (not kmsKeyId).
+    type: "aws:neptune/cluster:Cluster",
+    what: "Neptune cluster",
+    endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [8182] },
+    encryption: { keys: [key("kmsKeyArn", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
+    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "neptuneSubnetGroupName", type: NEPTUNE_SUBNET_GROUP } }
+  },
+  {
+    type: "aws:neptune/clusterInstance:ClusterInstance",
+    what: "Neptune cluster instance",
+    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] }, defaultKey: "the cluster's key" },
+    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } },
+    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } }
+  },
+  {
+    // In v7 `encrypted` is a string ("true"/"false"), default true; automatedSnapshotRetentionPeriod default 1.
+    type: "aws:redshift/cluster:Cluster",
+    what: "Redshift cluster",
+    endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [5439] },
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true, "true"], awsDefault: true }] })], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("automatedSnapshotRetentionPeriod", 1), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "clusterSubnetGroupName", type: REDSHIFT_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
+    tls: { parameterGroup: { path: "clusterParameterGroupName", type: "aws:redshift/parameterGroup:ParameterGroup", parameter: "require_ssl", requiredValue: "true" } }
+  },
+  {
+    type: "aws:redshiftserverless/namespace:Namespace",
+    what: "Redshift Serverless namespace",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    // Recovery points last 24 hours: only an AWS Backup plan keeps them longer.
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    type: "aws:redshiftserverless/workgroup:Workgroup",
+    what: "Redshift Serverless workgroup",
+    endpoint: { port: "port", securityGroups: "securityGroupIds", defaults: [5439] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" }, publicFlags: [publicFlag("publiclyAccessible")] }
+  },
+  // ---- Key-value, caches, search ---------------------------------------------------
+  {
+    // serverSideEncryption.enabled false (or unset) is an AWS-owned key; true without kmsKeyArn is alias/aws/dynamodb.
+    type: "aws:dynamodb/table:Table",
+    what: "DynamoDB table",
+    encryption: { keys: [key("serverSideEncryption.kmsKeyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
+    // TablePointInTimeRecovery: enabled, recoveryPeriodInDays (1-35, default 35).
+    backups: { anyOf: [{ kind: "pitr", enabled: "pointInTimeRecovery.enabled", period: "pointInTimeRecovery.recoveryPeriodInDays", periodDefault: 35 }, BACKUP_PLAN] }
+  },
+  {
+    // The legacy (2017) global table has no encryption or backup settings: its tables, of the same name, hold them.
+    type: "aws:dynamodb/globalTable:GlobalTable",
+    what: "DynamoDB global table (2017)",
+    encryption: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" }, defaultKey: "the tables' keys" },
+    backups: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" } }
+  },
+  {
+    type: "aws:elasticache/replicationGroup:ReplicationGroup",
+    what: "ElastiCache replication group",
+    endpoint: { port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES, fallback: [6379] } },
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "atRestEncryptionEnabled", oneOf: [true, "true"], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
+    // snapshotRetentionLimit unset is 0 (no snapshots); memcached has no snapshots and no replication groups.
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP } },
+    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }, { path: "transitEncryptionMode", oneOf: ["required"], awsDefault: "required" }] }
+  },
+  {
+    // ClusterArgs has no at-rest encryption: a member of a replication group is its group's; a standalone cluster cannot use a key.
+    type: "aws:elasticache/cluster:Cluster",
+    what: "ElastiCache cluster",
+    endpoint: { port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES } },
+    encryption: {
+      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
+      noCustomerKey: "a standalone ElastiCache cluster cannot be encrypted at rest with a KMS key; create an aws.elasticache.ReplicationGroup instead",
+      defaultKey: "no at-rest encryption"
+    },
+    backups: {
+      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
+      anyOf: [retention("snapshotRetentionLimit", 0)],
+      when: { path: "engine", equals: ["redis", "valkey"] }
+    },
+    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP }, delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] } },
+    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }] }
+  },
+  {
+    type: "aws:elasticache/serverlessCache:ServerlessCache",
+    what: "ElastiCache Serverless cache",
+    endpoint: { securityGroups: "securityGroupIds", engine: { path: "engine", defaults: { redis: [6379, 6380], valkey: [6379, 6380], memcached: [11211, 11212] } } },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0)], when: { path: "engine", equals: ["redis", "valkey"] } },
+    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
+  },
+  {
+    // MemoryDB names its key kmsKeyArn; snapshotRetentionLimit defaults to 0; tlsEnabled defaults to true.
+    type: "aws:memorydb/cluster:Cluster",
+    what: "MemoryDB cluster",
+    endpoint: { port: "port", securityGroups: "securityGroupIds", defaults: [6379] },
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "an AWS-owned key" },
+    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
+    network: { subnetGroup: { path: "subnetGroupName", type: MEMORYDB_SUBNET_GROUP } },
+    tls: { required: [{ path: "tlsEnabled", oneOf: [true], awsDefault: true }] }
+  },
+  {
+    // DomainEncryptAtRest { enabled, kmsKeyId }; without vpcOptions the domain has a public endpoint.
+    type: "aws:opensearch/domain:Domain",
+    what: "OpenSearch domain",
+    endpoint: { securityGroups: "vpcOptions.securityGroupIds", defaults: [443, 9200] },
+    encryption: { keys: [key("encryptAtRest.kmsKeyId", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/es" },
+    backups: { anyOf: [{ kind: "built-in", note: "OpenSearch Service takes hourly automated snapshots and keeps them 14 days" }] },
+    network: { subnets: { path: "vpcOptions.subnetIds", unsetMeans: "a public endpoint (no vpcOptions)" } },
+    tls: {
+      required: [{ path: "domainEndpointOptions.enforceHttps", oneOf: [true], awsDefault: false }],
+      minimumVersion: "domainEndpointOptions.tlsSecurityPolicy"
+    }
+  },
+  {
+    // ServerlessSecurityPolicy `policy` is a JSON document: type "encryption" carries KmsARN or AWSOwnedKey: true;
+    // type "network" carries AllowFromPublic (a list of rules in the document).
+    type: "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+    what: "OpenSearch Serverless security policy",
+    encryption: {
+      keys: [key("policy", { jsonField: "KmsARN", jsonAwsOwnedFlag: "AWSOwnedKey" })],
+      defaultKey: "an AWS-owned key",
+      when: { path: "type", equals: ["encryption"] }
+    },
+    network: { publicFlags: [{ path: "policy", jsonField: "AllowFromPublic", publicWhen: [true], when: { path: "type", equals: ["network"] } }] }
+  },
+  // ---- Object and file storage -------------------------------------------------------
+  {
+    // v7 Bucket: serverSideEncryptionConfiguration { rule { applyServerSideEncryptionByDefault { sseAlgorithm, kmsMasterKeyId } } },
+    // or a separate aws:s3/bucketServerSideEncryptionConfiguration(V2) naming the bucket. Unset is SSE-S3 (AWS-owned).
+    type: "aws:s3/bucket:Bucket",
+    what: "S3 bucket",
+    encryption: {
+      keys: [key("serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
+      declaredBy: [
+        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
+        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
+      ],
+      defaultKey: "SSE-S3 (an AWS-owned key)"
+    },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // v7 BucketV2 is list-shaped: serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].
+    type: "aws:s3/bucketV2:BucketV2",
+    what: "S3 bucket",
+    encryption: {
+      keys: [key("serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
+      declaredBy: [
+        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
+        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
+      ],
+      defaultKey: "SSE-S3 (an AWS-owned key)"
+    },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // The separate resource is checked itself too, so a weak configuration is reported where it is written.
+    type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    what: "S3 server-side encryption configuration",
+    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
+  },
+  {
+    type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    what: "S3 server-side encryption configuration",
+    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
+  },
+  {
+    type: "aws:efs/fileSystem:FileSystem",
+    what: "EFS file system",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/elasticfilesystem" },
+    // aws:efs/backupPolicy { fileSystemId, backupPolicy: { status: "ENABLED" } } puts it in AWS Backup's default plan (35 days).
+    backups: { anyOf: [{ kind: "policy-resource", type: "aws:efs/backupPolicy:BackupPolicy", refProp: "fileSystemId", flag: "backupPolicy.status", onValue: "ENABLED" }, BACKUP_PLAN] }
+  },
+  {
+    // Lustre: automaticBackupRetentionDays unset is 0 (scratch file systems have no backups).
+    type: "aws:fsx/lustreFileSystem:LustreFileSystem",
+    what: "FSx for Lustre file system",
+    endpoint: { securityGroups: "securityGroupIds", defaults: [988, 1018, 1019, 1020, 1021, 1022, 1023] },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    // Windows: automaticBackupRetentionDays defaults to 7 (windowsFileSystem.d.ts).
+    type: "aws:fsx/windowsFileSystem:WindowsFileSystem",
+    what: "FSx for Windows File Server file system",
+    endpoint: { securityGroups: "securityGroupIds", defaults: [445, 5985] },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 7), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    type: "aws:fsx/ontapFileSystem:OntapFileSystem",
+    what: "FSx for NetApp ONTAP file system",
+    endpoint: { securityGroups: "securityGroupIds", defaults: [111, 135, 139, 445, 635, 2049, 3260, 4045, 4046] },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  {
+    type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
+    what: "FSx for OpenZFS file system",
+    endpoint: { securityGroups: "securityGroupIds", defaults: [111, 2049, 20001, 20002, 20003] },
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
+    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
+    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
+  },
+  // ---- Block storage ---------------------------------------------------------------------
+  {
+    type: "aws:ebs/volume:Volume",
+    what: "EBS volume",
+    encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })], defaultKey: "alias/aws/ebs" },
+    backups: { anyOf: [BACKUP_PLAN] }
+  },
+  {
+    // An instance's disks: rootBlockDevice (always present) and every ebsBlockDevices[] element.
+    type: "aws:ec2/instance:Instance",
+    what: "EC2 instance disks",
+    encryption: {
+      keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
+      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
+    }
+  },
+  {
+    // LaunchTemplateBlockDeviceMapping { ebs: { encrypted, kmsKeyId } }; devices not mapped here come from the AMI.
+    type: "aws:ec2/launchTemplate:LaunchTemplate",
+    what: "EC2 launch template disks",
+    encryption: {
+      keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
+      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
+    }
+  },
+  {
+    // LaunchConfigurationRootBlockDevice / EbsBlockDevice have `encrypted` but no kmsKeyId: only the account's EBS default key.
+    type: "aws:ec2/launchConfiguration:LaunchConfiguration",
+    what: "EC2 launch configuration disks",
+    encryption: { accountDefault: "ebs", defaultKey: "alias/aws/ebs" }
+  },
+  // ---- Backups, streams, messaging ---------------------------------------------------------
+  {
+    type: "aws:backup/vault:Vault",
+    what: "AWS Backup vault",
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/backup" }
+  },
+  {
+    // encryptionType "KMS" with kmsKeyId; "NONE" (the default) is unencrypted.
+    type: "aws:kinesis/stream:Stream",
+    what: "Kinesis data stream",
+    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encryptionType", oneOf: ["KMS"], awsDefault: "NONE" }] })], defaultKey: "no encryption" }
+  },
+  {
+    // FirehoseDeliveryStreamServerSideEncryption { enabled, keyType: AWS_OWNED_CMK | CUSTOMER_MANAGED_CMK, keyArn }.
+    type: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+    what: "Kinesis Firehose delivery stream",
+    encryption: {
+      keys: [key("serverSideEncryption.keyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }, { path: "keyType", oneOf: ["CUSTOMER_MANAGED_CMK"], awsDefault: "AWS_OWNED_CMK" }] })],
+      defaultKey: "an AWS-owned key"
+    }
+  },
+  {
+    // kmsMasterKeyId unset: SSE-SQS (sqsManagedSseEnabled), an AWS-owned key.
+    type: "aws:sqs/queue:Queue",
+    what: "SQS queue",
+    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "SSE-SQS (an AWS-owned key)" }
+  },
+  {
+    type: "aws:sns/topic:Topic",
+    what: "SNS topic",
+    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "no encryption" }
+  },
+  {
+    type: "aws:secretsmanager/secret:Secret",
+    what: "Secrets Manager secret",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/secretsmanager" }
+  },
+  {
+    // Only a SecureString is encrypted; its key is `keyId` (unset: alias/aws/ssm).
+    type: "aws:ssm/parameter:Parameter",
+    what: "SSM SecureString parameter",
+    encryption: { keys: [key("keyId")], defaultKey: "alias/aws/ssm", when: { path: "type", equals: ["SecureString"] } }
+  },
+  {
+    type: "aws:cloudwatch/logGroup:LogGroup",
+    what: "CloudWatch log group",
+    encryption: { keys: [key("kmsKeyId")], defaultKey: "the CloudWatch Logs service key" }
+  },
+  {
+    // Only a function with environment variables stores anything: kmsKeyArn, else alias/aws/lambda.
+    type: "aws:lambda/function:Function",
+    what: "Lambda environment",
+    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/lambda", when: { path: "environment.variables", nonEmpty: true } }
+  },
+  {
+    // encryptionKey: artifacts, cache and logs; unset is alias/aws/s3.
+    type: "aws:codebuild/project:Project",
+    what: "CodeBuild project",
+    encryption: { keys: [key("encryptionKey")], defaultKey: "alias/aws/s3" }
+  },
+  // ---- Analytics -------------------------------------------------------------------------
+  {
+    // SecurityConfigurationEncryptionConfiguration: s3Encryption (SSE-KMS), cloudwatchEncryption (SSE-KMS),
+    // jobBookmarksEncryption (CSE-KMS), each with kmsKeyArn.
+    type: "aws:glue/securityConfiguration:SecurityConfiguration",
+    what: "Glue security configuration",
+    encryption: {
+      keys: [
+        key("encryptionConfiguration.s3Encryption.kmsKeyArn", { modes: [{ path: "s3EncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
+        key("encryptionConfiguration.cloudwatchEncryption.kmsKeyArn", { modes: [{ path: "cloudwatchEncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
+        key("encryptionConfiguration.jobBookmarksEncryption.kmsKeyArn", { modes: [{ path: "jobBookmarksEncryptionMode", oneOf: ["CSE-KMS"], awsDefault: "DISABLED" }] })
+      ],
+      defaultKey: "no encryption"
+    }
+  },
+  {
+    // DataCatalogEncryptionSettingsDataCatalogEncryptionSettings: encryptionAtRest { catalogEncryptionMode, sseAwsKmsKeyId },
+    // connectionPasswordEncryption { returnConnectionPasswordEncrypted, awsKmsKeyId }.
+    type: "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings",
+    what: "Glue Data Catalog",
+    encryption: {
+      keys: [
+        key("dataCatalogEncryptionSettings.encryptionAtRest.sseAwsKmsKeyId", { modes: [{ path: "catalogEncryptionMode", oneOf: ["SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"], awsDefault: "DISABLED" }] }),
+        key("dataCatalogEncryptionSettings.connectionPasswordEncryption.awsKmsKeyId", { modes: [{ path: "returnConnectionPasswordEncrypted", oneOf: [true], awsDefault: false }] })
+      ],
+      defaultKey: "no encryption"
+    }
+  },
+  {
+    // WorkgroupConfigurationResultConfiguration { outputLocation, encryptionConfiguration { encryptionOption, kmsKeyArn } }.
+    type: "aws:athena/workgroup:Workgroup",
+    what: "Athena workgroup query results",
+    encryption: {
+      keys: [key("configuration.resultConfiguration.encryptionConfiguration.kmsKeyArn", { modes: [{ path: "encryptionOption", oneOf: ["SSE_KMS", "CSE_KMS"] }] })],
+      defaultKey: "the result bucket's default encryption",
+      when: { path: "configuration.resultConfiguration.outputLocation", nonEmpty: true }
+    }
+  },
+  {
+    // ClusterEncryptionInfo { encryptionAtRestKmsKeyArn, encryptionInTransit { clientBroker, inCluster } };
+    // BrokerNodeGroupInfo { clientSubnets, connectivityInfo { publicAccess { type: DISABLED | SERVICE_PROVIDED_EIPS } } }.
+    type: "aws:msk/cluster:Cluster",
+    what: "MSK cluster",
+    endpoint: { securityGroups: "brokerNodeGroupInfo.securityGroups", defaults: [9092, 9094, 9096, 9098, 2181, 2182] },
+    encryption: { keys: [key("encryptionInfo.encryptionAtRestKmsKeyArn")], defaultKey: "alias/aws/kafka" },
+    network: {
+      subnets: { path: "brokerNodeGroupInfo.clientSubnets", unsetMeans: "no subnet" },
+      publicFlags: [{ path: "brokerNodeGroupInfo.connectivityInfo.publicAccess.type", publicWhen: ["SERVICE_PROVIDED_EIPS"], awsDefault: "DISABLED" }]
+    },
+    tls: { required: [{ path: "encryptionInfo.encryptionInTransit.clientBroker", oneOf: ["TLS"], awsDefault: "TLS" }, { path: "encryptionInfo.encryptionInTransit.inCluster", oneOf: [true], awsDefault: true }] }
+  },
+  {
+    type: "aws:msk/serverlessCluster:ServerlessCluster",
+    what: "MSK Serverless cluster",
+    encryption: { noCustomerKey: "MSK Serverless encrypts at rest only with an AWS-managed key; use a provisioned aws.msk.Cluster with encryptionAtRestKmsKeyArn", defaultKey: "an AWS-managed key" },
+    network: { subnets: { path: "vpcConfigs[].subnetIds", unsetMeans: "no subnet" } }
+  }
+];
+function parsePath(text) {
+  const segments = text.split(".").map((part) => {
+    const each = part.endsWith("[]");
+    const name = each ? part.slice(0, -2) : part;
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) throw new Error(`stores catalogue: bad path segment "${part}" in "${text}"`);
+    return { name, each };
+  });
+  return { text, segments, names: segments.map((s) => s.name) };
+}
+var parsed = /* @__PURE__ */ new Map();
+function pathOf(text) {
+  let found = parsed.get(text);
+  if (!found) parsed.set(text, found = parsePath(text));
+  return found;
+}
+function allPaths(entry) {
+  const paths = [];
+  const when = (w) => w && paths.push(w.path);
+  const keys = (list2) => list2?.forEach((k) => (paths.push(k.path), k.modes?.forEach((m) => paths.push(m.path))));
+  const { encryption: e, backups: b, network: n, endpoint: p } = entry;
+  if (p) paths.push(...[p.port, p.securityGroups, p.engine?.path].filter((x) => x !== void 0));
+  if (e) {
+    keys(e.keys);
+    e.declaredBy?.forEach((d) => (paths.push(d.refProp), keys(d.keys)));
+    when(e.when);
+    if (e.delegate) paths.push(e.delegate.refProp);
+  }
+  if (b) {
+    for (const m of b.anyOf ?? []) {
+      if (m.kind === "retention") paths.push(m.path);
+      if (m.kind === "pitr") paths.push(m.enabled, ...m.period ? [m.period] : []);
+      if (m.kind === "policy-resource") paths.push(m.refProp, m.flag);
+    }
+    when(b.when);
+    if (b.delegate) paths.push(b.delegate.refProp);
+  }
+  if (n) {
+    if (n.subnetGroup) paths.push(n.subnetGroup.path);
+    if (n.subnets) paths.push(n.subnets.path);
+    n.publicFlags?.forEach((f) => (paths.push(f.path), when(f.when)));
+    when(n.when);
+    if (n.delegate) paths.push(n.delegate.refProp);
+  }
+  return paths;
+}
+function indexEntries(entries) {
+  const index = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    if (index.has(entry.type)) throw new Error(`stores catalogue: ${entry.type} is listed twice`);
+    allPaths(entry).forEach(pathOf);
+    index.set(entry.type, Object.freeze(entry));
+  }
+  return index;
+}
+var STORES = indexEntries(ENTRIES);
+function storeOf(type) {
+  return STORES.get(type);
+}
+function storeTypesWith(aspect) {
+  return ENTRIES.filter((e) => e[aspect] !== void 0).map((e) => e.type);
+}
+var STORE_ENTRIES = ENTRIES;
+
+// rules/_shared/ports.ts
 function toBigInt(bytes) {
   let n = 0n;
   for (const b of bytes) n = n << 8n | BigInt(b);
@@ -8800,29 +9294,11 @@ function openedDataPorts(protocol, fromPort, toPort, dataPorts) {
   for (const port of dataPorts) if ((every || port >= from && port <= to) && !out.includes(port)) out.push(port);
   return out.length > 1 ? out.sort((a, b) => a - b) : out;
 }
-var RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [5e4] };
-var CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
-var STORE_ENDPOINTS = [
-  { type: "aws:rds/instance:Instance", what: "RDS instance", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES } },
-  { type: "aws:rds/cluster:Cluster", what: "RDS cluster", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES, fallback: [3306] } },
+var NETWORK_FACES = [
   { type: "aws:rds/proxy:Proxy", what: "RDS proxy", securityGroups: "vpcSecurityGroupIds", engine: { path: "engineFamily", defaults: { POSTGRESQL: [5432], MYSQL: [3306], SQLSERVER: [1433] } } },
-  { type: "aws:docdb/cluster:Cluster", what: "DocumentDB cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
-  { type: "aws:docdb/elasticCluster:ElasticCluster", what: "DocumentDB elastic cluster", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
-  { type: "aws:neptune/cluster:Cluster", what: "Neptune cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [8182] },
-  { type: "aws:redshift/cluster:Cluster", what: "Redshift cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [5439] },
-  { type: "aws:redshiftserverless/workgroup:Workgroup", what: "Redshift Serverless workgroup", port: "port", securityGroups: "securityGroupIds", defaults: [5439] },
-  { type: "aws:elasticache/replicationGroup:ReplicationGroup", what: "ElastiCache replication group", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES, fallback: [6379] } },
-  { type: "aws:elasticache/cluster:Cluster", what: "ElastiCache cluster", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES } },
-  { type: "aws:elasticache/serverlessCache:ServerlessCache", what: "ElastiCache serverless cache", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: { redis: [6379, 6380], valkey: [6379, 6380], memcached: [11211, 11212] } } },
-  { type: "aws:memorydb/cluster:Cluster", what: "MemoryDB cluster", port: "port", securityGroups: "securityGroupIds", defaults: [6379] },
-  { type: "aws:opensearch/domain:Domain", what: "OpenSearch domain", securityGroups: "vpcOptions.securityGroupIds", defaults: [443, 9200] },
-  { type: "aws:efs/mountTarget:MountTarget", what: "EFS mount target", securityGroups: "securityGroups", defaults: [2049] },
-  { type: "aws:fsx/lustreFileSystem:LustreFileSystem", what: "FSx for Lustre", securityGroups: "securityGroupIds", defaults: [988, 1018, 1019, 1020, 1021, 1022, 1023] },
-  { type: "aws:fsx/windowsFileSystem:WindowsFileSystem", what: "FSx for Windows", securityGroups: "securityGroupIds", defaults: [445, 5985] },
-  { type: "aws:fsx/ontapFileSystem:OntapFileSystem", what: "FSx for ONTAP", securityGroups: "securityGroupIds", defaults: [111, 135, 139, 445, 635, 2049, 3260, 4045, 4046] },
-  { type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem", what: "FSx for OpenZFS", securityGroups: "securityGroupIds", defaults: [111, 2049, 20001, 20002, 20003] },
-  { type: "aws:msk/cluster:Cluster", what: "MSK cluster", securityGroups: "brokerNodeGroupInfo.securityGroups", defaults: [9092, 9094, 9096, 9098, 2181, 2182] }
+  { type: "aws:efs/mountTarget:MountTarget", what: "EFS mount target", securityGroups: "securityGroups", defaults: [2049] }
 ];
+var STORE_ENDPOINTS = [...STORE_ENTRIES.filter((e) => e.endpoint).map((e) => ({ type: e.type, what: e.what, ...e.endpoint })), ...NETWORK_FACES];
 var SECURITY_GROUP_TYPES = ["aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"];
 function plain(value) {
   if (value instanceof SecretValue) return value.readable ? plain(value.plaintext) : UNKNOWN;
@@ -10317,478 +10793,6 @@ var secretRotation = defineResourceRule({
     return failIf([!rotated && "the secret has no rotation configured"]);
   }
 });
-
-// rules/_shared/stores.ts
-var PERSONAL_DATA_TAG = "appi:personal-data";
-var NO_PERSONAL_DATA = "none";
-var RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup";
-var DOCDB_SUBNET_GROUP = "aws:docdb/subnetGroup:SubnetGroup";
-var NEPTUNE_SUBNET_GROUP = "aws:neptune/subnetGroup:SubnetGroup";
-var REDSHIFT_SUBNET_GROUP = "aws:redshift/subnetGroup:SubnetGroup";
-var CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup";
-var MEMORYDB_SUBNET_GROUP = "aws:memorydb/subnetGroup:SubnetGroup";
-var BACKUP_PLAN = { kind: "backup-plan" };
-var retention = (path, awsDefault) => ({ kind: "retention", path, awsDefault });
-var key = (path, extra = {}) => ({ path, ...extra });
-var STORAGE_ENCRYPTED = { path: "storageEncrypted", oneOf: [true], awsDefault: false };
-var publicFlag = (path, awsDefault = false) => ({ path, publicWhen: [true], awsDefault });
-var ENCRYPTED_DEVICE = { path: "encrypted", oneOf: [true, "true"], awsDefault: false };
-var ENTRIES = [
-  // ---- Relational and document databases -------------------------------------------
-  {
-    type: "aws:rds/instance:Instance",
-    what: "RDS instance",
-    // storageEncrypted unset is false; kmsKeyId unset with encryption on is alias/aws/rds.
-    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
-    // backupRetentionPeriod unset is 1 day (RDS.11).
-    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
-    tls: { parameterGroup: { path: "parameterGroupName", type: "aws:rds/parameterGroup:ParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
-  },
-  {
-    type: "aws:rds/cluster:Cluster",
-    what: "Aurora / RDS cluster",
-    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
-    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP } },
-    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:rds/clusterParameterGroup:ClusterParameterGroup", parameter: "rds.force_ssl", requiredValue: "1" } }
-  },
-  {
-    // ClusterInstanceArgs has no storage key: the cluster's storage is the instance's (kmsKeyId is output-only).
-    type: "aws:rds/clusterInstance:ClusterInstance",
-    what: "Aurora cluster instance",
-    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] }, defaultKey: "the cluster's key" },
-    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } },
-    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:rds/cluster:Cluster"] } }
-  },
-  {
-    type: "aws:docdb/cluster:Cluster",
-    what: "DocumentDB cluster",
-    encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
-    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "dbSubnetGroupName", type: DOCDB_SUBNET_GROUP } },
-    tls: { parameterGroup: { path: "dbClusterParameterGroupName", type: "aws:docdb/clusterParameterGroup:ClusterParameterGroup", parameter: "tls", requiredValue: "enabled" } }
-  },
-  {
-    type: "aws:docdb/clusterInstance:ClusterInstance",
-    what: "DocumentDB cluster instance",
-    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] }, defaultKey: "the cluster's key" },
-    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } },
-    network: { delegate: { refProp: "clusterIdentifier", types: ["aws:docdb/cluster:Cluster"] } }
-  },
-  {
-    // Elastic clusters: kmsKeyId unset is an AWS-owned key; backupRetentionPeriod unset is 1 (elasticCluster.d.ts).
-    type: "aws:docdb/elasticCluster:ElasticCluster",
-    what: "DocumentDB elastic cluster",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
-    backups: { anyOf: [retention("backupRetentionPeriod", 1)] },
-    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
-  },
-  {
-    // Neptune names its key kmsKeyArn (not kmsKeyId).
-    type: "aws:neptune/cluster:Cluster",
-    what: "Neptune cluster",
-    encryption: { keys: [key("kmsKeyArn", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
-    backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "neptuneSubnetGroupName", type: NEPTUNE_SUBNET_GROUP } }
-  },
-  {
-    type: "aws:neptune/clusterInstance:ClusterInstance",
-    what: "Neptune cluster instance",
-    encryption: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] }, defaultKey: "the cluster's key" },
-    backups: { delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } },
-    network: { publicFlags: [publicFlag("publiclyAccessible")], delegate: { refProp: "clusterIdentifier", types: ["aws:neptune/cluster:Cluster"] } }
-  },
-  {
-    // In v7 `encrypted` is a string ("true"/"false"), default true; automatedSnapshotRetentionPeriod default 1.
-    type: "aws:redshift/cluster:Cluster",
-    what: "Redshift cluster",
-    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true, "true"], awsDefault: true }] })], defaultKey: "an AWS-owned key" },
-    backups: { anyOf: [retention("automatedSnapshotRetentionPeriod", 1), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "clusterSubnetGroupName", type: REDSHIFT_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
-    tls: { parameterGroup: { path: "clusterParameterGroupName", type: "aws:redshift/parameterGroup:ParameterGroup", parameter: "require_ssl", requiredValue: "true" } }
-  },
-  {
-    type: "aws:redshiftserverless/namespace:Namespace",
-    what: "Redshift Serverless namespace",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
-    // Recovery points last 24 hours: only an AWS Backup plan keeps them longer.
-    backups: { anyOf: [BACKUP_PLAN] }
-  },
-  {
-    type: "aws:redshiftserverless/workgroup:Workgroup",
-    what: "Redshift Serverless workgroup",
-    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" }, publicFlags: [publicFlag("publiclyAccessible")] }
-  },
-  // ---- Key-value, caches, search ---------------------------------------------------
-  {
-    // serverSideEncryption.enabled false (or unset) is an AWS-owned key; true without kmsKeyArn is alias/aws/dynamodb.
-    type: "aws:dynamodb/table:Table",
-    what: "DynamoDB table",
-    encryption: { keys: [key("serverSideEncryption.kmsKeyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
-    // TablePointInTimeRecovery: enabled, recoveryPeriodInDays (1-35, default 35).
-    backups: { anyOf: [{ kind: "pitr", enabled: "pointInTimeRecovery.enabled", period: "pointInTimeRecovery.recoveryPeriodInDays", periodDefault: 35 }, BACKUP_PLAN] }
-  },
-  {
-    // The legacy (2017) global table has no encryption or backup settings: its tables, of the same name, hold them.
-    type: "aws:dynamodb/globalTable:GlobalTable",
-    what: "DynamoDB global table (2017)",
-    encryption: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" }, defaultKey: "the tables' keys" },
-    backups: { delegate: { refProp: "name", types: ["aws:dynamodb/table:Table"], byProp: "name" } }
-  },
-  {
-    type: "aws:elasticache/replicationGroup:ReplicationGroup",
-    what: "ElastiCache replication group",
-    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "atRestEncryptionEnabled", oneOf: [true, "true"], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
-    // snapshotRetentionLimit unset is 0 (no snapshots); memcached has no snapshots and no replication groups.
-    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP } },
-    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }, { path: "transitEncryptionMode", oneOf: ["required"], awsDefault: "required" }] }
-  },
-  {
-    // ClusterArgs has no at-rest encryption: a member of a replication group is its group's; a standalone cluster cannot use a key.
-    type: "aws:elasticache/cluster:Cluster",
-    what: "ElastiCache cluster",
-    encryption: {
-      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
-      noCustomerKey: "a standalone ElastiCache cluster cannot be encrypted at rest with a KMS key; create an aws.elasticache.ReplicationGroup instead",
-      defaultKey: "no at-rest encryption"
-    },
-    backups: {
-      delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
-      anyOf: [retention("snapshotRetentionLimit", 0)],
-      when: { path: "engine", equals: ["redis", "valkey"] }
-    },
-    network: { subnetGroup: { path: "subnetGroupName", type: CACHE_SUBNET_GROUP }, delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] } },
-    tls: { required: [{ path: "transitEncryptionEnabled", oneOf: [true], awsDefault: false }] }
-  },
-  {
-    type: "aws:elasticache/serverlessCache:ServerlessCache",
-    what: "ElastiCache Serverless cache",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
-    backups: { anyOf: [retention("snapshotRetentionLimit", 0)], when: { path: "engine", equals: ["redis", "valkey"] } },
-    network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } }
-  },
-  {
-    // MemoryDB names its key kmsKeyArn; snapshotRetentionLimit defaults to 0; tlsEnabled defaults to true.
-    type: "aws:memorydb/cluster:Cluster",
-    what: "MemoryDB cluster",
-    encryption: { keys: [key("kmsKeyArn")], defaultKey: "an AWS-owned key" },
-    backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
-    network: { subnetGroup: { path: "subnetGroupName", type: MEMORYDB_SUBNET_GROUP } },
-    tls: { required: [{ path: "tlsEnabled", oneOf: [true], awsDefault: true }] }
-  },
-  {
-    // DomainEncryptAtRest { enabled, kmsKeyId }; without vpcOptions the domain has a public endpoint.
-    type: "aws:opensearch/domain:Domain",
-    what: "OpenSearch domain",
-    encryption: { keys: [key("encryptAtRest.kmsKeyId", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/es" },
-    backups: { anyOf: [{ kind: "built-in", note: "OpenSearch Service takes hourly automated snapshots and keeps them 14 days" }] },
-    network: { subnets: { path: "vpcOptions.subnetIds", unsetMeans: "a public endpoint (no vpcOptions)" } },
-    tls: {
-      required: [{ path: "domainEndpointOptions.enforceHttps", oneOf: [true], awsDefault: false }],
-      minimumVersion: "domainEndpointOptions.tlsSecurityPolicy"
-    }
-  },
-  {
-    // ServerlessSecurityPolicy `policy` is a JSON document: type "encryption" carries KmsARN or AWSOwnedKey: true;
-    // type "network" carries AllowFromPublic (a list of rules in the document).
-    type: "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
-    what: "OpenSearch Serverless security policy",
-    encryption: {
-      keys: [key("policy", { jsonField: "KmsARN", jsonAwsOwnedFlag: "AWSOwnedKey" })],
-      defaultKey: "an AWS-owned key",
-      when: { path: "type", equals: ["encryption"] }
-    },
-    network: { publicFlags: [{ path: "policy", jsonField: "AllowFromPublic", publicWhen: [true], when: { path: "type", equals: ["network"] } }] }
-  },
-  // ---- Object and file storage -------------------------------------------------------
-  {
-    // v7 Bucket: serverSideEncryptionConfiguration { rule { applyServerSideEncryptionByDefault { sseAlgorithm, kmsMasterKeyId } } },
-    // or a separate aws:s3/bucketServerSideEncryptionConfiguration(V2) naming the bucket. Unset is SSE-S3 (AWS-owned).
-    type: "aws:s3/bucket:Bucket",
-    what: "S3 bucket",
-    encryption: {
-      keys: [key("serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
-      declaredBy: [
-        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
-        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
-      ],
-      defaultKey: "SSE-S3 (an AWS-owned key)"
-    },
-    backups: { anyOf: [BACKUP_PLAN] }
-  },
-  {
-    // v7 BucketV2 is list-shaped: serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].
-    type: "aws:s3/bucketV2:BucketV2",
-    what: "S3 bucket",
-    encryption: {
-      keys: [key("serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[].kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })],
-      declaredBy: [
-        { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] },
-        { type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", refProp: "bucket", keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })] }
-      ],
-      defaultKey: "SSE-S3 (an AWS-owned key)"
-    },
-    backups: { anyOf: [BACKUP_PLAN] }
-  },
-  {
-    // The separate resource is checked itself too, so a weak configuration is reported where it is written.
-    type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    what: "S3 server-side encryption configuration",
-    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
-  },
-  {
-    type: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    what: "S3 server-side encryption configuration",
-    encryption: { keys: [key("rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId", { modes: [{ path: "sseAlgorithm", oneOf: ["aws:kms", "aws:kms:dsse"] }] })], defaultKey: "SSE-S3 (an AWS-owned key)" }
-  },
-  {
-    type: "aws:efs/fileSystem:FileSystem",
-    what: "EFS file system",
-    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/elasticfilesystem" },
-    // aws:efs/backupPolicy { fileSystemId, backupPolicy: { status: "ENABLED" } } puts it in AWS Backup's default plan (35 days).
-    backups: { anyOf: [{ kind: "policy-resource", type: "aws:efs/backupPolicy:BackupPolicy", refProp: "fileSystemId", flag: "backupPolicy.status", onValue: "ENABLED" }, BACKUP_PLAN] }
-  },
-  {
-    // Lustre: automaticBackupRetentionDays unset is 0 (scratch file systems have no backups).
-    type: "aws:fsx/lustreFileSystem:LustreFileSystem",
-    what: "FSx for Lustre file system",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
-    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
-    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
-  },
-  {
-    // Windows: automaticBackupRetentionDays defaults to 7 (windowsFileSystem.d.ts).
-    type: "aws:fsx/windowsFileSystem:WindowsFileSystem",
-    what: "FSx for Windows File Server file system",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
-    backups: { anyOf: [retention("automaticBackupRetentionDays", 7), BACKUP_PLAN] },
-    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
-  },
-  {
-    type: "aws:fsx/ontapFileSystem:OntapFileSystem",
-    what: "FSx for NetApp ONTAP file system",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
-    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
-    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
-  },
-  {
-    type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
-    what: "FSx for OpenZFS file system",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
-    backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
-    network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } }
-  },
-  // ---- Block storage ---------------------------------------------------------------------
-  {
-    type: "aws:ebs/volume:Volume",
-    what: "EBS volume",
-    encryption: { keys: [key("kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })], defaultKey: "alias/aws/ebs" },
-    backups: { anyOf: [BACKUP_PLAN] }
-  },
-  {
-    // An instance's disks: rootBlockDevice (always present) and every ebsBlockDevices[] element.
-    type: "aws:ec2/instance:Instance",
-    what: "EC2 instance disks",
-    encryption: {
-      keys: [key("rootBlockDevice.kmsKeyId", { modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" }), key("ebsBlockDevices[].kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
-      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
-    }
-  },
-  {
-    // LaunchTemplateBlockDeviceMapping { ebs: { encrypted, kmsKeyId } }; devices not mapped here come from the AMI.
-    type: "aws:ec2/launchTemplate:LaunchTemplate",
-    what: "EC2 launch template disks",
-    encryption: {
-      keys: [key("blockDeviceMappings[].ebs.kmsKeyId", { optional: true, modes: [ENCRYPTED_DEVICE], accountDefault: "ebs" })],
-      defaultKey: "alias/aws/ebs (or the account's EBS default key)"
-    }
-  },
-  {
-    // LaunchConfigurationRootBlockDevice / EbsBlockDevice have `encrypted` but no kmsKeyId: only the account's EBS default key.
-    type: "aws:ec2/launchConfiguration:LaunchConfiguration",
-    what: "EC2 launch configuration disks",
-    encryption: { accountDefault: "ebs", defaultKey: "alias/aws/ebs" }
-  },
-  // ---- Backups, streams, messaging ---------------------------------------------------------
-  {
-    type: "aws:backup/vault:Vault",
-    what: "AWS Backup vault",
-    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/backup" }
-  },
-  {
-    // encryptionType "KMS" with kmsKeyId; "NONE" (the default) is unencrypted.
-    type: "aws:kinesis/stream:Stream",
-    what: "Kinesis data stream",
-    encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encryptionType", oneOf: ["KMS"], awsDefault: "NONE" }] })], defaultKey: "no encryption" }
-  },
-  {
-    // FirehoseDeliveryStreamServerSideEncryption { enabled, keyType: AWS_OWNED_CMK | CUSTOMER_MANAGED_CMK, keyArn }.
-    type: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
-    what: "Kinesis Firehose delivery stream",
-    encryption: {
-      keys: [key("serverSideEncryption.keyArn", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }, { path: "keyType", oneOf: ["CUSTOMER_MANAGED_CMK"], awsDefault: "AWS_OWNED_CMK" }] })],
-      defaultKey: "an AWS-owned key"
-    }
-  },
-  {
-    // kmsMasterKeyId unset: SSE-SQS (sqsManagedSseEnabled), an AWS-owned key.
-    type: "aws:sqs/queue:Queue",
-    what: "SQS queue",
-    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "SSE-SQS (an AWS-owned key)" }
-  },
-  {
-    type: "aws:sns/topic:Topic",
-    what: "SNS topic",
-    encryption: { keys: [key("kmsMasterKeyId")], defaultKey: "no encryption" }
-  },
-  {
-    type: "aws:secretsmanager/secret:Secret",
-    what: "Secrets Manager secret",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/secretsmanager" }
-  },
-  {
-    // Only a SecureString is encrypted; its key is `keyId` (unset: alias/aws/ssm).
-    type: "aws:ssm/parameter:Parameter",
-    what: "SSM SecureString parameter",
-    encryption: { keys: [key("keyId")], defaultKey: "alias/aws/ssm", when: { path: "type", equals: ["SecureString"] } }
-  },
-  {
-    type: "aws:cloudwatch/logGroup:LogGroup",
-    what: "CloudWatch log group",
-    encryption: { keys: [key("kmsKeyId")], defaultKey: "the CloudWatch Logs service key" }
-  },
-  {
-    // Only a function with environment variables stores anything: kmsKeyArn, else alias/aws/lambda.
-    type: "aws:lambda/function:Function",
-    what: "Lambda environment",
-    encryption: { keys: [key("kmsKeyArn")], defaultKey: "alias/aws/lambda", when: { path: "environment.variables", nonEmpty: true } }
-  },
-  {
-    // encryptionKey: artifacts, cache and logs; unset is alias/aws/s3.
-    type: "aws:codebuild/project:Project",
-    what: "CodeBuild project",
-    encryption: { keys: [key("encryptionKey")], defaultKey: "alias/aws/s3" }
-  },
-  // ---- Analytics -------------------------------------------------------------------------
-  {
-    // SecurityConfigurationEncryptionConfiguration: s3Encryption (SSE-KMS), cloudwatchEncryption (SSE-KMS),
-    // jobBookmarksEncryption (CSE-KMS), each with kmsKeyArn.
-    type: "aws:glue/securityConfiguration:SecurityConfiguration",
-    what: "Glue security configuration",
-    encryption: {
-      keys: [
-        key("encryptionConfiguration.s3Encryption.kmsKeyArn", { modes: [{ path: "s3EncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
-        key("encryptionConfiguration.cloudwatchEncryption.kmsKeyArn", { modes: [{ path: "cloudwatchEncryptionMode", oneOf: ["SSE-KMS"], awsDefault: "DISABLED" }] }),
-        key("encryptionConfiguration.jobBookmarksEncryption.kmsKeyArn", { modes: [{ path: "jobBookmarksEncryptionMode", oneOf: ["CSE-KMS"], awsDefault: "DISABLED" }] })
-      ],
-      defaultKey: "no encryption"
-    }
-  },
-  {
-    // DataCatalogEncryptionSettingsDataCatalogEncryptionSettings: encryptionAtRest { catalogEncryptionMode, sseAwsKmsKeyId },
-    // connectionPasswordEncryption { returnConnectionPasswordEncrypted, awsKmsKeyId }.
-    type: "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings",
-    what: "Glue Data Catalog",
-    encryption: {
-      keys: [
-        key("dataCatalogEncryptionSettings.encryptionAtRest.sseAwsKmsKeyId", { modes: [{ path: "catalogEncryptionMode", oneOf: ["SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"], awsDefault: "DISABLED" }] }),
-        key("dataCatalogEncryptionSettings.connectionPasswordEncryption.awsKmsKeyId", { modes: [{ path: "returnConnectionPasswordEncrypted", oneOf: [true], awsDefault: false }] })
-      ],
-      defaultKey: "no encryption"
-    }
-  },
-  {
-    // WorkgroupConfigurationResultConfiguration { outputLocation, encryptionConfiguration { encryptionOption, kmsKeyArn } }.
-    type: "aws:athena/workgroup:Workgroup",
-    what: "Athena workgroup query results",
-    encryption: {
-      keys: [key("configuration.resultConfiguration.encryptionConfiguration.kmsKeyArn", { modes: [{ path: "encryptionOption", oneOf: ["SSE_KMS", "CSE_KMS"] }] })],
-      defaultKey: "the result bucket's default encryption",
-      when: { path: "configuration.resultConfiguration.outputLocation", nonEmpty: true }
-    }
-  },
-  {
-    // ClusterEncryptionInfo { encryptionAtRestKmsKeyArn, encryptionInTransit { clientBroker, inCluster } };
-    // BrokerNodeGroupInfo { clientSubnets, connectivityInfo { publicAccess { type: DISABLED | SERVICE_PROVIDED_EIPS } } }.
-    type: "aws:msk/cluster:Cluster",
-    what: "MSK cluster",
-    encryption: { keys: [key("encryptionInfo.encryptionAtRestKmsKeyArn")], defaultKey: "alias/aws/kafka" },
-    network: {
-      subnets: { path: "brokerNodeGroupInfo.clientSubnets", unsetMeans: "no subnet" },
-      publicFlags: [{ path: "brokerNodeGroupInfo.connectivityInfo.publicAccess.type", publicWhen: ["SERVICE_PROVIDED_EIPS"], awsDefault: "DISABLED" }]
-    },
-    tls: { required: [{ path: "encryptionInfo.encryptionInTransit.clientBroker", oneOf: ["TLS"], awsDefault: "TLS" }, { path: "encryptionInfo.encryptionInTransit.inCluster", oneOf: [true], awsDefault: true }] }
-  },
-  {
-    type: "aws:msk/serverlessCluster:ServerlessCluster",
-    what: "MSK Serverless cluster",
-    encryption: { noCustomerKey: "MSK Serverless encrypts at rest only with an AWS-managed key; use a provisioned aws.msk.Cluster with encryptionAtRestKmsKeyArn", defaultKey: "an AWS-managed key" },
-    network: { subnets: { path: "vpcConfigs[].subnetIds", unsetMeans: "no subnet" } }
-  }
-];
-function parsePath(text) {
-  const segments = text.split(".").map((part) => {
-    const each = part.endsWith("[]");
-    const name = each ? part.slice(0, -2) : part;
-    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) throw new Error(`stores catalogue: bad path segment "${part}" in "${text}"`);
-    return { name, each };
-  });
-  return { text, segments, names: segments.map((s) => s.name) };
-}
-var parsed = /* @__PURE__ */ new Map();
-function pathOf(text) {
-  let found = parsed.get(text);
-  if (!found) parsed.set(text, found = parsePath(text));
-  return found;
-}
-function allPaths(entry) {
-  const paths = [];
-  const when = (w) => w && paths.push(w.path);
-  const keys = (list2) => list2?.forEach((k) => (paths.push(k.path), k.modes?.forEach((m) => paths.push(m.path))));
-  const { encryption: e, backups: b, network: n } = entry;
-  if (e) {
-    keys(e.keys);
-    e.declaredBy?.forEach((d) => (paths.push(d.refProp), keys(d.keys)));
-    when(e.when);
-    if (e.delegate) paths.push(e.delegate.refProp);
-  }
-  if (b) {
-    for (const m of b.anyOf ?? []) {
-      if (m.kind === "retention") paths.push(m.path);
-      if (m.kind === "pitr") paths.push(m.enabled, ...m.period ? [m.period] : []);
-      if (m.kind === "policy-resource") paths.push(m.refProp, m.flag);
-    }
-    when(b.when);
-    if (b.delegate) paths.push(b.delegate.refProp);
-  }
-  if (n) {
-    if (n.subnetGroup) paths.push(n.subnetGroup.path);
-    if (n.subnets) paths.push(n.subnets.path);
-    n.publicFlags?.forEach((f) => (paths.push(f.path), when(f.when)));
-    when(n.when);
-    if (n.delegate) paths.push(n.delegate.refProp);
-  }
-  return paths;
-}
-function indexEntries(entries) {
-  const index = /* @__PURE__ */ new Map();
-  for (const entry of entries) {
-    if (index.has(entry.type)) throw new Error(`stores catalogue: ${entry.type} is listed twice`);
-    allPaths(entry).forEach(pathOf);
-    index.set(entry.type, Object.freeze(entry));
-  }
-  return index;
-}
-var STORES = indexEntries(ENTRIES);
-function storeOf(type) {
-  return STORES.get(type);
-}
-function storeTypesWith(aspect) {
-  return ENTRIES.filter((e) => e[aspect] !== void 0).map((e) => e.type);
-}
-var STORE_ENTRIES = ENTRIES;
 
 // rules/_shared/store-checks.ts
 function unreadable(value) {

@@ -8,6 +8,7 @@
 import ipaddr from "ipaddr.js";
 import { resolveOfType } from "../../core/stack-view";
 import { PropValue, Props, ResourceView, SecretValue, StackView, UNKNOWN } from "../../core/types";
+import { EndpointSpec, STORE_ENTRIES } from "./stores";
 
 type Interval = readonly [bigint, bigint];
 
@@ -128,50 +129,24 @@ export function openedDataPorts(protocol: string | number | undefined, fromPort:
 
 // ---- Where stores listen ------------------------------------------------------------
 
-/** A store's endpoint: which property names its port, its security groups, and what it listens on by default. */
-export interface StoreEndpoint {
+/** A store's endpoint (the stores catalogue's `endpoint` aspect, or a network face of a store), with its type and name. */
+export interface StoreEndpoint extends EndpointSpec {
     type: string;
     what: string;
-    /** Property holding the configured port. */
-    port?: string;
-    /** Security group id list (dotted path). */
-    securityGroups: string;
-    /** Default ports by engine (matched on the value of `engine`, prefix match: "oracle-ee" -> "oracle"). */
-    engine?: { path: string; defaults: Readonly<Record<string, readonly number[]>>; fallback?: readonly number[] };
-    /** Default ports when there is no engine property. */
-    defaults?: readonly number[];
 }
 
-const RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [50000] };
-const CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
+/** The network faces of stores that are not stores themselves: an RDS proxy, an EFS mount target. */
+const NETWORK_FACES: readonly StoreEndpoint[] = [
+    { type: "aws:rds/proxy:Proxy", what: "RDS proxy", securityGroups: "vpcSecurityGroupIds", engine: { path: "engineFamily", defaults: { POSTGRESQL: [5432], MYSQL: [3306], SQLSERVER: [1433] } } },
+    { type: "aws:efs/mountTarget:MountTarget", what: "EFS mount target", securityGroups: "securityGroups", defaults: [2049] },
+];
 
 /**
- * Store types by where they listen. Every property name is from @pulumi/aws 7's
- * `<resource>.d.ts` Args (test/policies/rules/exposure.test.ts checks them), and every
- * type is in the stores catalogue (_shared/stores.ts) except the RDS proxy and EFS mount
- * targets, which are the network faces of stores rather than stores.
+ * Store types by where they listen: the stores catalogue's entries with an `endpoint` (one truth
+ * for what a store is and where it listens), then the network faces above. Every property name is
+ * from @pulumi/aws 7's `<resource>.d.ts` Args (test/policies/rules/exposure.test.ts checks them).
  */
-export const STORE_ENDPOINTS: readonly StoreEndpoint[] = [
-    { type: "aws:rds/instance:Instance", what: "RDS instance", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES } },
-    { type: "aws:rds/cluster:Cluster", what: "RDS cluster", port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES, fallback: [3306] } },
-    { type: "aws:rds/proxy:Proxy", what: "RDS proxy", securityGroups: "vpcSecurityGroupIds", engine: { path: "engineFamily", defaults: { POSTGRESQL: [5432], MYSQL: [3306], SQLSERVER: [1433] } } },
-    { type: "aws:docdb/cluster:Cluster", what: "DocumentDB cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
-    { type: "aws:docdb/elasticCluster:ElasticCluster", what: "DocumentDB elastic cluster", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
-    { type: "aws:neptune/cluster:Cluster", what: "Neptune cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [8182] },
-    { type: "aws:redshift/cluster:Cluster", what: "Redshift cluster", port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [5439] },
-    { type: "aws:redshiftserverless/workgroup:Workgroup", what: "Redshift Serverless workgroup", port: "port", securityGroups: "securityGroupIds", defaults: [5439] },
-    { type: "aws:elasticache/replicationGroup:ReplicationGroup", what: "ElastiCache replication group", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES, fallback: [6379] } },
-    { type: "aws:elasticache/cluster:Cluster", what: "ElastiCache cluster", port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES } },
-    { type: "aws:elasticache/serverlessCache:ServerlessCache", what: "ElastiCache serverless cache", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: { redis: [6379, 6380], valkey: [6379, 6380], memcached: [11211, 11212] } } },
-    { type: "aws:memorydb/cluster:Cluster", what: "MemoryDB cluster", port: "port", securityGroups: "securityGroupIds", defaults: [6379] },
-    { type: "aws:opensearch/domain:Domain", what: "OpenSearch domain", securityGroups: "vpcOptions.securityGroupIds", defaults: [443, 9200] },
-    { type: "aws:efs/mountTarget:MountTarget", what: "EFS mount target", securityGroups: "securityGroups", defaults: [2049] },
-    { type: "aws:fsx/lustreFileSystem:LustreFileSystem", what: "FSx for Lustre", securityGroups: "securityGroupIds", defaults: [988, 1018, 1019, 1020, 1021, 1022, 1023] },
-    { type: "aws:fsx/windowsFileSystem:WindowsFileSystem", what: "FSx for Windows", securityGroups: "securityGroupIds", defaults: [445, 5985] },
-    { type: "aws:fsx/ontapFileSystem:OntapFileSystem", what: "FSx for ONTAP", securityGroups: "securityGroupIds", defaults: [111, 135, 139, 445, 635, 2049, 3260, 4045, 4046] },
-    { type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem", what: "FSx for OpenZFS", securityGroups: "securityGroupIds", defaults: [111, 2049, 20001, 20002, 20003] },
-    { type: "aws:msk/cluster:Cluster", what: "MSK cluster", securityGroups: "brokerNodeGroupInfo.securityGroups", defaults: [9092, 9094, 9096, 9098, 2181, 2182] },
-];
+export const STORE_ENDPOINTS: readonly StoreEndpoint[] = [...STORE_ENTRIES.filter((e) => e.endpoint).map((e) => ({ type: e.type, what: e.what, ...e.endpoint! })), ...NETWORK_FACES];
 
 const SECURITY_GROUP_TYPES = ["aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"];
 

@@ -114,10 +114,24 @@ export interface TlsSpec {
     note?: string;
 }
 
+/** Where a store listens (read by security-group-no-public-data-port through _shared/ports.ts). */
+export interface EndpointSpec {
+    /** Property holding the configured port. */
+    port?: string;
+    /** Security group id list (dotted path). */
+    securityGroups: string;
+    /** Default ports by engine (matched on the value of `engine`, prefix match: "oracle-ee" -> "oracle"). */
+    engine?: { path: string; defaults: Readonly<Record<string, readonly number[]>>; fallback?: readonly number[] };
+    /** Default ports when there is no engine property. */
+    defaults?: readonly number[];
+}
+
 export interface StoreEntry {
     type: string;
     /** What a reviewer calls it, for messages. */
     what: string;
+    /** Where it listens, for the data-port rule (_shared/ports.ts). */
+    endpoint?: EndpointSpec;
     encryption?: EncryptionSpec;
     backups?: BackupSpec;
     network?: NetworkSpec;
@@ -135,6 +149,10 @@ const REDSHIFT_SUBNET_GROUP = "aws:redshift/subnetGroup:SubnetGroup";
 const CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup";
 const MEMORYDB_SUBNET_GROUP = "aws:memorydb/subnetGroup:SubnetGroup";
 
+// Default ports by engine, for the endpoints below.
+const RDS_ENGINES = { postgres: [5432], "aurora-postgresql": [5432], mysql: [3306], mariadb: [3306], "aurora-mysql": [3306], aurora: [3306], oracle: [1521], sqlserver: [1433], "custom-oracle": [1521], "custom-sqlserver": [1433], db2: [50000] };
+const CACHE_ENGINES = { redis: [6379], valkey: [6379], memcached: [11211] };
+
 const BACKUP_PLAN: BackupMethod = { kind: "backup-plan" };
 const retention = (path: string, awsDefault: number): BackupMethod => ({ kind: "retention", path, awsDefault });
 const key = (path: string, extra: Omit<KeyLocation, "path"> = {}): KeyLocation => ({ path, ...extra });
@@ -150,6 +168,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:rds/instance:Instance",
         what: "RDS instance",
+        endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES } },
         // storageEncrypted unset is false; kmsKeyId unset with encryption on is alias/aws/rds.
         encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
         // backupRetentionPeriod unset is 1 day (RDS.11).
@@ -160,6 +179,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:rds/cluster:Cluster",
         what: "Aurora / RDS cluster",
+        endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", engine: { path: "engine", defaults: RDS_ENGINES, fallback: [3306] } },
         encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
         backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
         network: { subnetGroup: { path: "dbSubnetGroupName", type: RDS_SUBNET_GROUP } },
@@ -176,6 +196,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:docdb/cluster:Cluster",
         what: "DocumentDB cluster",
+        endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
         encryption: { keys: [key("kmsKeyId", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
         backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
         network: { subnetGroup: { path: "dbSubnetGroupName", type: DOCDB_SUBNET_GROUP } },
@@ -192,6 +213,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // Elastic clusters: kmsKeyId unset is an AWS-owned key; backupRetentionPeriod unset is 1 (elasticCluster.d.ts).
         type: "aws:docdb/elasticCluster:ElasticCluster",
         what: "DocumentDB elastic cluster",
+        endpoint: { securityGroups: "vpcSecurityGroupIds", defaults: [27017] },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
         backups: { anyOf: [retention("backupRetentionPeriod", 1)] },
         network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } },
@@ -200,6 +222,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // Neptune names its key kmsKeyArn (not kmsKeyId).
         type: "aws:neptune/cluster:Cluster",
         what: "Neptune cluster",
+        endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [8182] },
         encryption: { keys: [key("kmsKeyArn", { modes: [STORAGE_ENCRYPTED] })], defaultKey: "alias/aws/rds" },
         backups: { anyOf: [retention("backupRetentionPeriod", 1), BACKUP_PLAN] },
         network: { subnetGroup: { path: "neptuneSubnetGroupName", type: NEPTUNE_SUBNET_GROUP } },
@@ -215,6 +238,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // In v7 `encrypted` is a string ("true"/"false"), default true; automatedSnapshotRetentionPeriod default 1.
         type: "aws:redshift/cluster:Cluster",
         what: "Redshift cluster",
+        endpoint: { port: "port", securityGroups: "vpcSecurityGroupIds", defaults: [5439] },
         encryption: { keys: [key("kmsKeyId", { modes: [{ path: "encrypted", oneOf: [true, "true"], awsDefault: true }] })], defaultKey: "an AWS-owned key" },
         backups: { anyOf: [retention("automatedSnapshotRetentionPeriod", 1), BACKUP_PLAN] },
         network: { subnetGroup: { path: "clusterSubnetGroupName", type: REDSHIFT_SUBNET_GROUP }, publicFlags: [publicFlag("publiclyAccessible")] },
@@ -230,6 +254,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:redshiftserverless/workgroup:Workgroup",
         what: "Redshift Serverless workgroup",
+        endpoint: { port: "port", securityGroups: "securityGroupIds", defaults: [5439] },
         network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" }, publicFlags: [publicFlag("publiclyAccessible")] },
     },
     // ---- Key-value, caches, search ---------------------------------------------------
@@ -251,6 +276,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:elasticache/replicationGroup:ReplicationGroup",
         what: "ElastiCache replication group",
+        endpoint: { port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES, fallback: [6379] } },
         encryption: { keys: [key("kmsKeyId", { modes: [{ path: "atRestEncryptionEnabled", oneOf: [true, "true"], awsDefault: false }] })], defaultKey: "an AWS-owned key" },
         // snapshotRetentionLimit unset is 0 (no snapshots); memcached has no snapshots and no replication groups.
         backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
@@ -261,6 +287,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // ClusterArgs has no at-rest encryption: a member of a replication group is its group's; a standalone cluster cannot use a key.
         type: "aws:elasticache/cluster:Cluster",
         what: "ElastiCache cluster",
+        endpoint: { port: "port", securityGroups: "securityGroupIds", engine: { path: "engine", defaults: CACHE_ENGINES } },
         encryption: {
             delegate: { refProp: "replicationGroupId", types: ["aws:elasticache/replicationGroup:ReplicationGroup"] },
             noCustomerKey: "a standalone ElastiCache cluster cannot be encrypted at rest with a KMS key; create an aws.elasticache.ReplicationGroup instead",
@@ -277,6 +304,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:elasticache/serverlessCache:ServerlessCache",
         what: "ElastiCache Serverless cache",
+        endpoint: { securityGroups: "securityGroupIds", engine: { path: "engine", defaults: { redis: [6379, 6380], valkey: [6379, 6380], memcached: [11211, 11212] } } },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "an AWS-owned key" },
         backups: { anyOf: [retention("snapshotRetentionLimit", 0)], when: { path: "engine", equals: ["redis", "valkey"] } },
         network: { subnets: { path: "subnetIds", unsetMeans: "the default VPC's subnets" } },
@@ -285,6 +313,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // MemoryDB names its key kmsKeyArn; snapshotRetentionLimit defaults to 0; tlsEnabled defaults to true.
         type: "aws:memorydb/cluster:Cluster",
         what: "MemoryDB cluster",
+        endpoint: { port: "port", securityGroups: "securityGroupIds", defaults: [6379] },
         encryption: { keys: [key("kmsKeyArn")], defaultKey: "an AWS-owned key" },
         backups: { anyOf: [retention("snapshotRetentionLimit", 0), BACKUP_PLAN] },
         network: { subnetGroup: { path: "subnetGroupName", type: MEMORYDB_SUBNET_GROUP } },
@@ -294,6 +323,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // DomainEncryptAtRest { enabled, kmsKeyId }; without vpcOptions the domain has a public endpoint.
         type: "aws:opensearch/domain:Domain",
         what: "OpenSearch domain",
+        endpoint: { securityGroups: "vpcOptions.securityGroupIds", defaults: [443, 9200] },
         encryption: { keys: [key("encryptAtRest.kmsKeyId", { modes: [{ path: "enabled", oneOf: [true], awsDefault: false }] })], defaultKey: "alias/aws/es" },
         backups: { anyOf: [{ kind: "built-in", note: "OpenSearch Service takes hourly automated snapshots and keeps them 14 days" }] },
         network: { subnets: { path: "vpcOptions.subnetIds", unsetMeans: "a public endpoint (no vpcOptions)" } },
@@ -366,6 +396,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // Lustre: automaticBackupRetentionDays unset is 0 (scratch file systems have no backups).
         type: "aws:fsx/lustreFileSystem:LustreFileSystem",
         what: "FSx for Lustre file system",
+        endpoint: { securityGroups: "securityGroupIds", defaults: [988, 1018, 1019, 1020, 1021, 1022, 1023] },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
         backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
         network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } },
@@ -374,6 +405,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // Windows: automaticBackupRetentionDays defaults to 7 (windowsFileSystem.d.ts).
         type: "aws:fsx/windowsFileSystem:WindowsFileSystem",
         what: "FSx for Windows File Server file system",
+        endpoint: { securityGroups: "securityGroupIds", defaults: [445, 5985] },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
         backups: { anyOf: [retention("automaticBackupRetentionDays", 7), BACKUP_PLAN] },
         network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } },
@@ -381,6 +413,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:fsx/ontapFileSystem:OntapFileSystem",
         what: "FSx for NetApp ONTAP file system",
+        endpoint: { securityGroups: "securityGroupIds", defaults: [111, 135, 139, 445, 635, 2049, 3260, 4045, 4046] },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
         backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
         network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } },
@@ -388,6 +421,7 @@ const ENTRIES: readonly StoreEntry[] = [
     {
         type: "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
         what: "FSx for OpenZFS file system",
+        endpoint: { securityGroups: "securityGroupIds", defaults: [111, 2049, 20001, 20002, 20003] },
         encryption: { keys: [key("kmsKeyId")], defaultKey: "alias/aws/fsx" },
         backups: { anyOf: [retention("automaticBackupRetentionDays", 0), BACKUP_PLAN] },
         network: { subnets: { path: "subnetIds", unsetMeans: "no subnet" } },
@@ -526,6 +560,7 @@ const ENTRIES: readonly StoreEntry[] = [
         // BrokerNodeGroupInfo { clientSubnets, connectivityInfo { publicAccess { type: DISABLED | SERVICE_PROVIDED_EIPS } } }.
         type: "aws:msk/cluster:Cluster",
         what: "MSK cluster",
+        endpoint: { securityGroups: "brokerNodeGroupInfo.securityGroups", defaults: [9092, 9094, 9096, 9098, 2181, 2182] },
         encryption: { keys: [key("encryptionInfo.encryptionAtRestKmsKeyArn")], defaultKey: "alias/aws/kafka" },
         network: {
             subnets: { path: "brokerNodeGroupInfo.clientSubnets", unsetMeans: "no subnet" },
@@ -572,7 +607,8 @@ function allPaths(entry: StoreEntry): string[] {
     const paths: string[] = [];
     const when = (w?: When) => w && paths.push(w.path);
     const keys = (list?: readonly KeyLocation[]) => list?.forEach((k) => (paths.push(k.path), k.modes?.forEach((m) => paths.push(m.path))));
-    const { encryption: e, backups: b, network: n } = entry;
+    const { encryption: e, backups: b, network: n, endpoint: p } = entry;
+    if (p) paths.push(...[p.port, p.securityGroups, p.engine?.path].filter((x): x is string => x !== undefined));
     if (e) {
         keys(e.keys);
         e.declaredBy?.forEach((d) => (paths.push(d.refProp), keys(d.keys)));

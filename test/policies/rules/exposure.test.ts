@@ -90,4 +90,10 @@ describe("store endpoints catalogue matches @pulumi/aws v7 and the stores catalo
             assert.ok(extraFaces.has(endpoint.type) || STORES.has(endpoint.type), `${endpoint.type} is not in the stores catalogue`);
         }
     });
+    it("is the stores catalogue's endpoint aspect (one table), plus the network faces that are not stores", () => {
+        const fromCatalogue = STORE_ENDPOINTS.filter((e) => STORES.get(e.type)?.endpoint);
+        for (const e of fromCatalogue) assert.equal(e.securityGroups, STORES.get(e.type)!.endpoint!.securityGroups);
+        assert.deepEqual(STORE_ENDPOINTS.filter((e) => !STORES.get(e.type)?.endpoint).map((e) => e.type).sort(), ["aws:efs/mountTarget:MountTarget", "aws:rds/proxy:Proxy"]);
+        assert.ok(fromCatalogue.length >= 17, `${fromCatalogue.length} stores with an endpoint`);
+    });
 });
