@@ -44,7 +44,7 @@ const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
 // signup_trigger: a pii_signup member that can only create users (migrations/0005).
-const DB_USERS = { cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
+const DB_USERS = { api: "api_app", cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -129,8 +129,8 @@ const api = new Api(
         vpcCidr: config.network.vpcCidr,
         ingressCidrs: config.api.ingressCidrs,
         rootVolumeKeyArn: keys.dataKeyArn,
-        databaseSecretArn: database.masterSecretArn,
-        secretKeyArn: keys.dataKeyArn,
+        dbProxyArn: database.proxyArn,
+        dbUser: DB_USERS.api,
         identitySecretKeyArn: keys.dataKeyArn,
         tags,
     },

@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { serviceTrustPolicy } from "./iam";
+import { dbConnectArn, serviceTrustPolicy } from "./iam";
 
 /** Where the boot-time fetch writes the service's environment (systemd EnvironmentFile=, root-only 0600). */
 export const API_ENV_FILE = "/etc/appi/api.env";
@@ -82,9 +82,13 @@ export interface ApiArgs {
     vpcCidr: string;
     ingressCidrs: string[];
     rootVolumeKeyArn: pulumi.Input<string>;
-    /** The database secret the API may read, and the key that decrypts it. */
-    databaseSecretArn: pulumi.Input<string>;
-    secretKeyArn: pulumi.Input<string>;
+    /**
+     * The RDS Proxy the API reaches PostgreSQL through, and its own database login (migrations/0019: `api_app`,
+     * a pii_read / pii_write member that acts for a user only with a signed identity token). IAM auth: the
+     * host holds no database password, and never the master user's.
+     */
+    dbProxyArn: pulumi.Input<string>;
+    dbUser: pulumi.Input<string>;
     /**
      * The stack CMK that encrypts the APP_IDENTITY_SECRET secret this component creates (a random 48 bytes,
      * base64). The instance role may read that one secret; user data fetches it at boot (never the value itself).
@@ -128,17 +132,16 @@ export class Api extends pulumi.ComponentResource {
         );
         // Session Manager instead of SSH: no port 22 anywhere.
         new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, parent);
+        // The database through the proxy as its own login with an IAM token: a stolen host credential is one
+        // app login under row-level security, not the master user (which owns nothing and may create roles).
         new aws.iam.RolePolicy(
-            `${name}-db-secret`,
+            `${name}-db-connect`,
             {
                 role: role.id,
-                policy: pulumi.all([args.databaseSecretArn, args.secretKeyArn]).apply(([secretArn, keyArn]) =>
+                policy: dbConnectArn(args.dbProxyArn, args.dbUser).apply((connectArn) =>
                     JSON.stringify({
                         Version: "2012-10-17",
-                        Statement: [
-                            { Sid: "ReadDatabaseSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
-                            { Sid: "DecryptDatabaseSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } } },
-                        ],
+                        Statement: [{ Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn }],
                     }),
                 ),
             },

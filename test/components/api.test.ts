@@ -13,6 +13,7 @@ import { isAllowed } from "../support/iam-eval";
 
 const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
 const DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!db-0123abcd";
+const PROXY_ARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0123456789abcdef0";
 const OTHER_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:someone-else-AbCdEf";
 const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appi-test/api/app-identity-secret-AbCdEf";
 
@@ -25,8 +26,8 @@ function args(): ApiArgs {
         vpcCidr: "10.0.0.0/16",
         ingressCidrs: ["203.0.113.0/24"],
         rootVolumeKeyArn: DATA_KEY,
-        databaseSecretArn: DB_SECRET,
-        secretKeyArn: DATA_KEY,
+        dbProxyArn: PROXY_ARN,
+        dbUser: "api_app",
         identitySecretKeyArn: DATA_KEY,
         tags: { Project: "appi-infra" },
     };
@@ -79,6 +80,17 @@ describe("Api component: APP_IDENTITY_SECRET delivery", function () {
         assert.ok(isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, context));
         assert.ok(!isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, { "kms:EncryptionContext:SecretARN": arn }), "direct Decrypt, not via Secrets Manager");
         assert.ok(!isAllowed(identityPolicy, "kms:Decrypt", DATA_KEY, { ...context, "kms:EncryptionContext:SecretARN": OTHER_SECRET }), "another secret's ciphertext");
+    });
+
+    it("reaches the database as api_app through the proxy with an IAM token, and cannot read the master secret", function () {
+        const policies = ofType(resources, "aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(String(p.state.policy)));
+        const all = { Statement: policies.flatMap((p) => p.Statement) };
+        const asUser = (user: string) => `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0123456789abcdef0/${user}`;
+        assert.ok(isAllowed(all, "rds-db:connect", asUser("api_app")));
+        for (const other of ["migrator", "postgres", "compliance_job", "erasure_worker"]) assert.ok(!isAllowed(all, "rds-db:connect", asUser(other)), `connects as ${other}`);
+        assert.ok(!isAllowed(all, "rds-db:connect", "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:db-ABCDEFGHIJKL/api_app"), "straight to the instance, around the proxy");
+        assert.ok(!isAllowed(all, "secretsmanager:GetSecretValue", DB_SECRET), "the RDS master user's secret");
+        assert.ok(!isAllowed(all, "kms:Decrypt", DATA_KEY, { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com", "kms:EncryptionContext:SecretARN": DB_SECRET }), "the master secret's ciphertext");
     });
 
     it("puts the secret's ARN in user data, never its value; no output carries the value", function () {

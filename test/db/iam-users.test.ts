@@ -66,6 +66,48 @@ describe("IAM login users (0004)", function () {
         }
     });
 
+    it("api_app (0019), the API host's login: a pii_read / pii_write member with short timeouts that sees only the user its token names", async function () {
+        const role = await admin.query(
+            `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
+                    pg_has_role('api_app', 'pii_read', 'MEMBER') AS reads, pg_has_role('api_app', 'pii_write', 'MEMBER') AS writes,
+                    pg_has_role('api_app', 'pii_audit', 'MEMBER') AS audits, pg_has_role('api_app', 'appi_owner', 'MEMBER') AS owner,
+                    (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns
+               FROM pg_roles r WHERE r.rolname = 'api_app'`,
+        );
+        assert.deepEqual(role.rows, [{ rolcanlogin: true, powers: false, reads: true, writes: true, audits: false, owner: false, owns: 0 }]);
+        const settings = await admin.query(
+            "SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = 'api_app' AND d.datname = current_database() ORDER BY 1",
+        );
+        assert.deepEqual(settings.rows.map((r) => r.setting), ["idle_in_transaction_session_timeout=10s", "lock_timeout=2s", "statement_timeout=5s"]);
+
+        const alice = randomUUID();
+        const bob = randomUUID();
+        for (const id of [alice, bob]) await admin.query("INSERT INTO users (id, email) VALUES ($1, $2)", [id, `${id}@example.com`]);
+        // The session becomes api_app's own (session_user too, so SET ROLE is judged by api_app's memberships),
+        // as when it logs in with an IAM token through the proxy on RDS.
+        const api = new pg.Client({ connectionString: db.url });
+        await api.connect();
+        try {
+            await api.query("SET SESSION AUTHORIZATION api_app");
+            const anonymous = await api.query("SELECT count(*)::int AS n FROM users");
+            assert.equal(anonymous.rows[0].n, 0, "no token, no rows");
+            await api.query("BEGIN");
+            await api.query("SELECT set_config('app.user_id', $1, true), set_config('app.identity', $1, true)", [bob]);
+            const forged = await api.query("SELECT count(*)::int AS n FROM users");
+            assert.equal(forged.rows[0].n, 0, "a session variable set by hand is no identity");
+            await api.query("ROLLBACK");
+            await api.query("BEGIN");
+            await api.query("SELECT app_begin_identity($1)", [tokenFor(alice)]);
+            const seen = await api.query("SELECT id FROM users");
+            await api.query("ROLLBACK");
+            assert.deepEqual(seen.rows.map((r) => r.id), [alice], "with Alice's token: Alice only");
+            const escalate = await api.query("SET ROLE appi_owner").catch((e) => e);
+            assert.equal(escalate.code, "42501", "api_app may not become the schema owner");
+        } finally {
+            await api.end();
+        }
+    });
+
     it("grants rds_iam to both users where RDS defines it, and is safe to run again", async function () {
         // rds_iam is RDS's role; create a stand-in (cluster-wide and harmless) and re-run the migration body.
         await admin.query("DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
