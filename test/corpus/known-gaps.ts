@@ -20,7 +20,6 @@ export interface KnownDisagreement {
 
 const SEALED_SECRET =
     "a stack export holds a secret's ciphertext only: the audit reports the value as could-not-be-checked (advisory, never a pass or a silent fail); CrossGuard and the offline check read the plaintext and decide";
-const COMPUTED_EXPOSURE = "the rule matches 0.0.0.0/0 and ::/0 only; a CIDR that merely contains public addresses (a split range, one public host) is issue 10 item 4, the flows helper's";
 
 export const knownGaps: KnownGap[] = [
     { mutation: "region/provider-region-secret", runners: ["audit"], reason: SEALED_SECRET },
@@ -33,7 +32,6 @@ export const knownGaps: KnownGap[] = [
         runners: ["crossguard"],
         reason: "CrossGuard's per-resource phase judges what the program asks for (inputs); a public flag only AWS recorded is drift that shows in state: the audit and the offline check, which read recorded outputs, catch it",
     },
-    { mutation: "sg/one-public-host", reason: COMPUTED_EXPOSURE },
     {
         mutation: "rds/not-protected-in-pulumi",
         runners: ["offline"],
