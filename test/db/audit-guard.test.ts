@@ -41,16 +41,32 @@ describe("db: audit trail DDL guard (0018)", function () {
         await refused("DROP TABLE audit_log", /audit table audit_log may not be dropped/);
     });
 
-    it("refuses dropping an audit_log month within retention, even detached first", async function () {
+    it("refuses dropping an audit_log month within retention", async function () {
         const { rows } = await owner.query("SELECT 'audit_log_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY\"m\"MM') AS month");
-        await owner.query("BEGIN");
-        try {
-            await owner.query(`ALTER TABLE audit_log DETACH PARTITION ${rows[0].month}`);
-            await refused(`DROP TABLE ${rows[0].month}`, /within its retention and may not be dropped/);
-        } finally {
-            await owner.query("ROLLBACK");
-        }
+        await refused(`DROP TABLE ${rows[0].month}`, /within its retention and may not be dropped/);
+    });
+
+    it("refuses taking an audit_log month within retention out of the trail: DETACH, or rename / move first (0020)", async function () {
+        const { rows } = await owner.query("SELECT 'audit_log_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY\"m\"MM') AS month");
+        const month = rows[0].month as string;
+        await refused(`ALTER TABLE audit_log DETACH PARTITION ${month}`, new RegExp(`audit_log month public\\.${month} is within its retention and may not be detached`));
+        await refused(`ALTER TABLE ${month} RENAME TO quiet_month`, /audit_log months may not be renamed or moved: public\.quiet_month/);
+        await owner.query("RESET ROLE");
+        await owner.query("CREATE SCHEMA IF NOT EXISTS elsewhere");
+        await owner.query("GRANT CREATE, USAGE ON SCHEMA elsewhere TO appi_owner");
         await owner.query("SET ROLE appi_owner");
+        await refused(`ALTER TABLE ${month} SET SCHEMA elsewhere`, /audit_log months may not be renamed or moved: elsewhere\./);
+        const still = await owner.query("SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'audit_log'::regclass AND inhrelid = $1::regclass", [month]);
+        assert.equal(still.rows[0].n, 1, "the month is still part of the trail");
+    });
+
+    it("still lets the retention function detach and drop months past retention", async function () {
+        const old = await owner.query("SELECT to_char((now() AT TIME ZONE 'UTC') - interval '9 years', 'YYYY\"m\"MM') AS suffix, date_trunc('month', now() - interval '9 years') AS from_, date_trunc('month', now() - interval '9 years') + interval '1 month' AS to_");
+        const name = `audit_log_${old.rows[0].suffix}`;
+        await owner.query(`CREATE TABLE ${name} PARTITION OF audit_log FOR VALUES FROM ('${old.rows[0].from_.toISOString()}') TO ('${old.rows[0].to_.toISOString()}')`);
+        await owner.query("SELECT audit_log_drop_expired_partitions()");
+        const left = await owner.query("SELECT to_regclass($1) AS t", [name]);
+        assert.equal(left.rows[0].t, null, `${name} dropped by the retention function`);
     });
 
     it("leaves other DDL alone, and the owner cannot switch the guard off or replace it", async function () {
