@@ -35,7 +35,14 @@ export function parseKeysArgs(argv: string[]): { batchSize: number; verifySample
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
     const args = parseKeysArgs(argv);
     if ("help" in args) return printHelp(args.usage);
-    const cipher = new PiiCipher(keySetFromEnv(env));
+    let keys;
+    try {
+        keys = keySetFromEnv(env);
+    } catch (err) {
+        // Missing or contradictory key settings are bad input (exit 2), not a crash.
+        throw new InputError(`key settings: ${(err as Error).message}`);
+    }
+    const cipher = new PiiCipher(keys);
     const client = new pg.Client(await connectionConfigFromEnv(env));
     try {
         await client.connect();

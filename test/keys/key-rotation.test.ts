@@ -7,7 +7,8 @@ import { localKeySet, PiiCipher, PiiColumn, PII_COLUMNS, recordEncryptionMetadat
 import { currentOnly, progressPrinter, reencryptAll, ReencryptVerificationError } from "../../lib/key-rotation";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
 import { connect } from "../db/helpers";
-import { parseKeysArgs } from "../../db/keys-cli";
+import { main as keysMain, parseKeysArgs } from "../../db/keys-cli";
+import { runInProcess } from "../policies/runners/helpers";
 
 const MASTER = randomBytes(32);
 const v1 = new PiiCipher(localKeySet(MASTER, 1));
@@ -155,5 +156,14 @@ describe("keys:reencrypt command line", function () {
         assert.throws(() => parseKeysArgs(["--verify-sample"]), /option --verify-sample needs a value/);
         const help = parseKeysArgs(["--help"]);
         assert.ok("help" in help && help.usage.startsWith("usage: npm run keys:reencrypt -- [--batch-size N] [--verify-sample N]"));
+    });
+});
+
+describe("keys:reencrypt without key settings", function () {
+    it("exits 2 naming the settings, before connecting anywhere", async function () {
+        const r = await runInProcess("keys:reencrypt", () => keysMain([], { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }));
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^keys:reencrypt: key settings: .*PII_LOCAL_KEY/);
+        assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
     });
 });
