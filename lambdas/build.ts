@@ -1,11 +1,12 @@
-// `npm run build:lambdas [-- outDir]`: bundles each Lambda (the Cognito triggers, the erasure worker) with esbuild into
+// `npm run build:lambdas [-- outDir]`: bundles each Lambda (the Cognito triggers, the erasure worker, the compliance
+// jobs, the identity-secret rotation) with esbuild into
 // build/lambdas/<name>/index.js for the Node.js 22 Lambda runtime (CommonJS, `exports.handler`).
 import { statSync } from "node:fs";
 import path from "node:path";
 import { build, BuildOptions } from "esbuild";
 import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
 
-export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs"] as const;
+export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs", "identity-secret-rotation"] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
 export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas");
@@ -15,7 +16,7 @@ export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas")
 // part of @aws-crypto/client-node). Everything else is bundled: @aws-crypto/* is not in the runtime, and
 // @aws-sdk/rds-signer is a library rather than a client, so we do not count on the runtime having it.
 // pg-native and pg-cloudflare are optional backends pg only loads on request.
-const EXTERNAL = ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb", "@aws-sdk/client-cloudwatch", "@aws-sdk/client-rds", "@aws-sdk/client-backup", "pg-native", "cloudflare:sockets"];
+const EXTERNAL = ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb", "@aws-sdk/client-cloudwatch", "@aws-sdk/client-rds", "@aws-sdk/client-backup", "@aws-sdk/client-secrets-manager", "pg-native", "cloudflare:sockets"];
 
 export interface BundleInfo {
     name: LambdaName;

@@ -12,7 +12,7 @@
 //   PII_KMS_PREVIOUS_KEY_ARNS / PII_L3_KMS_PREVIOUS_KEY_ARNS); locally one PII_LOCAL_KEY (base64, 32
 //   bytes) from which each layer's and version's AES key is derived with HKDF.
 // - Rotation: new writes use the newest version of a layer, every older version stays readable.
-import { createHmac, hkdfSync } from "node:crypto";
+import { hkdfSync } from "node:crypto";
 import {
     AlgorithmSuiteIdentifier,
     buildClient,
@@ -544,36 +544,6 @@ export async function rotateKey(
     return { keys: rotated, rotationId, oldVersion: old.version, newVersion: fresh.version };
 }
 
-// Signed identity tokens (migrations/0005): the database acts for a user only when handed a token it can
-// verify, so a stolen database credential alone cannot act as anyone. The minter (the API after checking
-// the Cognito JWT, a Lambda for the user of its event, the tests) holds the shared secret
-// APP_IDENTITY_SECRET; the database holds the same secret in a table no application role can read.
-
-export const IDENTITY_TOKEN_MAX_TTL_SECONDS = 3600;
-const IDENTITY_TOKEN_DEFAULT_TTL_SECONDS = 300;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The shared identity secret from APP_IDENTITY_SECRET (base64, 32 to 64 bytes). */
-export function identitySecretFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
-    const text = env.APP_IDENTITY_SECRET;
-    if (!text) throw new Error("APP_IDENTITY_SECRET is not set (base64, 32 to 64 bytes; the same secret the database holds)");
-    const secret = Buffer.from(text, "base64");
-    if (secret.length < 32 || secret.length > 64 || secret.toString("base64").replace(/=+$/, "") !== text.trim().replace(/=+$/, "")) {
-        throw new Error("APP_IDENTITY_SECRET must be base64 of 32 to 64 bytes");
-    }
-    return secret;
-}
-
-/** v1.<user id>.<expiry, unix seconds>.<hex HMAC-SHA256 of the part before it>: what app_begin_identity() verifies. */
-export function signIdentityToken(secret: Buffer, userId: string, options: { ttlSeconds?: number; now?: Date } = {}): string {
-    if (secret.length < 32 || secret.length > 64) throw new Error("identity secret must be 32 to 64 bytes");
-    const id = typeof userId === "string" ? userId.toLowerCase() : "";
-    if (!UUID_PATTERN.test(id)) throw new Error("signIdentityToken: the user id must be a UUID (the Cognito sub)");
-    const ttl = options.ttlSeconds ?? IDENTITY_TOKEN_DEFAULT_TTL_SECONDS;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > IDENTITY_TOKEN_MAX_TTL_SECONDS) {
-        throw new Error(`signIdentityToken: ttlSeconds must be an integer from 1 to ${IDENTITY_TOKEN_MAX_TTL_SECONDS}`);
-    }
-    const expires = Math.floor((options.now ?? new Date()).getTime() / 1000) + ttl;
-    const signed = `v1.${id}.${expires}`;
-    return `${signed}.${createHmac("sha256", secret).update(signed, "utf8").digest("hex")}`;
-}
+// Signed identity tokens (migrations/0005, 0021): lib/identity-token.ts, re-exported here for the callers that
+// already import them from this module.
+export { IDENTITY_TOKEN_MAX_TTL_SECONDS, identitySecretFromEnv, signIdentityToken } from "./identity-token";

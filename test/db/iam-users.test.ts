@@ -108,6 +108,49 @@ describe("IAM login users (0004)", function () {
         }
     });
 
+    it("identity_rotator (0021), the rotation Lambda's login: no group, no power, short timeouts; only the rotation functions", async function () {
+        const role = await admin.query(
+            `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
+                    (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam')) AS groups,
+                    (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns,
+                    (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+                      WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND p.proname LIKE 'app\\_%') AS app_functions,
+                    (SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+                      AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS tables
+               FROM pg_roles r WHERE r.rolname = 'identity_rotator'`,
+        );
+        assert.deepEqual(role.rows, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0,
+            app_functions: ["app_identity_key_add", "app_identity_key_check", "app_identity_key_finish"] }]);
+        const settings = await admin.query(
+            "SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = 'identity_rotator' AND d.datname = current_database() ORDER BY 1",
+        );
+        assert.deepEqual(settings.rows.map((r) => r.setting), ["idle_in_transaction_session_timeout=30s", "lock_timeout=5s", "statement_timeout=10s"]);
+        // As it logs in through the proxy (session_user identity_rotator): nothing beyond its functions.
+        const someone = randomUUID();
+        const rotator = new pg.Client({ connectionString: db.url });
+        await rotator.connect();
+        try {
+            await rotator.query("SET SESSION AUTHORIZATION identity_rotator");
+            for (const sql of ["SELECT count(*) FROM users", `SELECT app_begin_identity('${tokenFor(someone)}')`, "SELECT * FROM app_identity_token_key",
+                "SELECT app_set_identity_secret('\\x00')", "SET ROLE appi_owner", "SET ROLE pii_read"]) {
+                const err = await rotator.query(sql).catch((e) => e);
+                assert.equal(err.code, "42501", sql);
+            }
+            const { rows } = await rotator.query("SELECT app_identity_key_check('nope', $1) AS ok", [tokenFor(someone)]);
+            assert.equal(rows[0].ok, false);
+        } finally {
+            await rotator.end();
+        }
+        // With rds_iam present (RDS), the role block of 0021 grants it, and is safe to run again.
+        await admin.query("DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+        const sql: string = require("fs").readFileSync(require("path").resolve(__dirname, "../../migrations/0021_identity_key_rotation.sql"), "utf8");
+        const roleBlock = sql.slice(sql.indexOf("DO $$"), sql.indexOf("END $$;") + "END $$;".length);
+        await admin.query(roleBlock);
+        await admin.query(roleBlock);
+        const iam = await admin.query("SELECT pg_has_role('identity_rotator', 'rds_iam', 'MEMBER') AS iam");
+        assert.equal(iam.rows[0].iam, true);
+    });
+
     it("grants rds_iam to both users where RDS defines it, and is safe to run again", async function () {
         // rds_iam is RDS's role; create a stand-in (cluster-wide and harmless) and re-run the migration body.
         await admin.query("DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");

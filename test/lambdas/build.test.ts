@@ -31,6 +31,7 @@ describe("lambdas/build (esbuild bundles)", function () {
                 ["post-confirmation", path.join("post-confirmation", "index.js")],
                 ["erasure-worker", path.join("erasure-worker", "index.js")],
                 ["compliance-jobs", path.join("compliance-jobs", "index.js")],
+                ["identity-secret-rotation", path.join("identity-secret-rotation", "index.js")],
             ],
         );
         for (const b of bundles) assert.equal(b.bytes, readFileSync(b.path).length);
@@ -51,6 +52,13 @@ describe("lambdas/build (esbuild bundles)", function () {
         assert.match(jobs, /require\("@aws-sdk\/client-cloudwatch"\)/);
         assert.doesNotMatch(jobs, /@aws-crypto|encryption-sdk/);
         assert.ok(bundles[3].bytes < 1024 * 1024, `compliance-jobs bundle ${bundles[3].bytes} B < 1 MB`);
+        // The identity-secret rotation: Secrets Manager client from the runtime, the rotation functions, no Encryption SDK.
+        const rotation = readFileSync(bundles[4].path, "utf8");
+        assert.match(rotation, /require\("@aws-sdk\/client-secrets-manager"\)/);
+        assert.match(rotation, /app_identity_key_add/);
+        assert.match(rotation, /app_identity_key_finish/);
+        assert.doesNotMatch(rotation, /@aws-crypto|encryption-sdk|client-kms/);
+        assert.ok(bundles[4].bytes < 1024 * 1024, `identity-secret-rotation bundle ${bundles[4].bytes} B < 1 MB`);
     });
 
     it("bundled the same way, lib/db signs RDS IAM auth tokens offline (the AWS connection path)", async () => {
