@@ -5,10 +5,14 @@
 -- identity as it found it. SECURITY INVOKER: it has the caller's rights and no more (pii_read / pii_write),
 -- so row-level security decides what it reads; it takes no user id, so no argument names another user.
 --
--- Speed (bench/db.ts): 0005's app_begin_identity computed its two HMACs through app_identity_mac(), a SQL
--- function with a SET clause that PostgreSQL plans again at every call. Same checks, same errors, same
--- activity touch: the MACs are now computed inline from one cached read of the secret. A missing secret
--- now refuses every token (0005 compared with NULL, which raised nothing).
+-- Speed (bench/db.ts): 0021's app_begin_identity verifies through app_identity_token_verify() (another
+-- PL/pgSQL call, a query per accepted key) and seals through app_identity_mac(), a SQL function with a SET
+-- clause that PostgreSQL plans again at every call. Same contract (0005, 0021: accepted keys of
+-- app_identity_token_key, same checks in the same order, same 28000 errors, same seal keyed with
+-- app_identity_secret, same activity touch), computed in one cached query: does an accepted key sign the
+-- token, and the seal. Keep it in step with app_identity_token_verify (0021), which app_identity_key_check
+-- still uses. A token whose user id is not written as uuid::text writes it (lower case, hyphens; what
+-- signIdentityToken mints) is refused as malformed.
 
 CREATE OR REPLACE FUNCTION app_begin_identity(p_token text) RETURNS uuid
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
@@ -18,24 +22,28 @@ DECLARE
     expires_at bigint;
     user_id uuid;
     now_epoch numeric := extract(epoch FROM clock_timestamp());
-    expected text;
+    verified boolean;
     seal text;
 BEGIN
     IF p_token IS NULL OR length(p_token) > 200 OR split_part(p_token, '.', 1) <> 'v1' OR split_part(p_token, '.', 5) <> '' THEN
         RAISE EXCEPTION 'identity token rejected: malformed' USING ERRCODE = 'invalid_authorization_specification';
     END IF;
     mac := split_part(p_token, '.', 4);
+    IF length(mac) <> 64 THEN
+        RAISE EXCEPTION 'identity token rejected: bad signature' USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
     signed_part := left(p_token, length(p_token) - length(mac) - 1);
-    -- One read of the secret for both MACs: the token's (= app_identity_mac(signed_part)) and the seal
-    -- app_current_user_id() (0009) accepts (= app_identity_mac(app_identity_seal_message(user id))), inline.
-    SELECT encode(sha256(s.outer_pad || sha256(s.inner_pad || convert_to(signed_part, 'UTF8'))), 'hex'),
+    -- One query: whether an accepted token key signed it, and the seal app_current_user_id() (0009) accepts
+    -- (= app_identity_mac(app_identity_seal_message(user id)), keyed with the seal key app_identity_secret).
+    SELECT EXISTS (SELECT 1 FROM public.app_identity_token_key t
+                   WHERE (t.retire_at IS NULL OR t.retire_at > clock_timestamp())
+                     AND encode(sha256(t.outer_pad || sha256(t.inner_pad || convert_to(signed_part, 'UTF8'))), 'hex') = mac),
            encode(sha256(s.outer_pad || sha256(s.inner_pad || convert_to(
                concat('seal.', split_part(signed_part, '.', 2), '.', pg_backend_pid(), '.', extract(epoch FROM now())), 'UTF8'))), 'hex')
-    INTO expected, seal
+    INTO verified, seal
     FROM public.app_identity_secret s;
     -- Verify the signature before parsing anything else: a valid MAC means the minter wrote these fields.
-    -- No secret (expected is NULL) refuses every token.
-    IF length(mac) <> 64 OR mac IS DISTINCT FROM expected THEN
+    IF verified IS NOT TRUE OR seal IS NULL THEN
         RAISE EXCEPTION 'identity token rejected: bad signature' USING ERRCODE = 'invalid_authorization_specification';
     END IF;
     expires_at := split_part(p_token, '.', 3)::bigint;
@@ -46,8 +54,7 @@ BEGIN
         RAISE EXCEPTION 'identity token rejected: lifetime over one hour' USING ERRCODE = 'invalid_authorization_specification';
     END IF;
     user_id := split_part(p_token, '.', 2)::uuid;
-    -- The minter writes the user id as uuid::text does (lower case, hyphens), so the seal's user text is
-    -- user_id::text, which is what app_current_user_id() reads back from app.identity.
+    -- The seal was computed over the user id as written; app_current_user_id() reads back user_id::text.
     IF user_id::text <> split_part(p_token, '.', 2) THEN
         RAISE EXCEPTION 'identity token rejected: malformed' USING ERRCODE = 'invalid_authorization_specification';
     END IF;
