@@ -151,11 +151,11 @@ export function withoutValues(err: unknown): unknown {
 }
 
 /** The user id a well-formed identity token names (not verified: the database verifies it). */
-export function identityTokenUserId(token: unknown): string {
+export function identityTokenUserId(token: unknown, caller = "withUserTransaction"): string {
     const parts = typeof token === "string" ? token.split(".") : [];
     if (parts.length !== 4 || parts[0] !== "v1" || !isUuid(parts[1]) || !/^\d{1,12}$/.test(parts[2]) || !/^[0-9a-f]{64}$/.test(parts[3])) {
         // Never echo the token: it is a credential.
-        throw new Error("withUserTransaction: the identity token is malformed (expected v1.<user id>.<expiry>.<signature> from signIdentityToken)");
+        throw new Error(`${caller}: the identity token is malformed (expected v1.<user id>.<expiry>.<signature> from signIdentityToken)`);
     }
     return parts[1].toLowerCase();
 }
@@ -191,5 +191,24 @@ export async function withUserTransaction<T>(
             if (!broken) await client.query("RESET ROLE; RESET ALL").catch((resetError: Error) => (broken = resetError));
             client.release(broken);
         }
+    }
+}
+
+/**
+ * Whether the user of a signed identity token has consented to purpose (the newest record decides; a user
+ * who never answered has not), in one round trip: app_check_consent() (migrations/0022) verifies the token
+ * inside the database, reads consent_records under row-level security as that user and is its own
+ * transaction (inside a transaction of the caller's, it leaves that transaction's identity as it was).
+ * A rejected token fails with SQLSTATE 28000, never echoing the token.
+ */
+export async function checkConsent(db: pg.Pool | pg.PoolClient, token: string, purpose: string): Promise<boolean> {
+    identityTokenUserId(token, "checkConsent");
+    if (typeof purpose !== "string" || purpose === "") throw new Error("checkConsent: purpose must be a consent purpose name");
+    try {
+        // A named statement: parsed once per connection, then only bound and executed.
+        const { rows } = await db.query({ name: "app_check_consent", text: "SELECT app_check_consent($1, $2) AS ok", values: [token, purpose] });
+        return rows[0].ok === true;
+    } catch (err) {
+        throw withoutValues(err);
     }
 }

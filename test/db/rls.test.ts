@@ -313,8 +313,8 @@ describe("db: row-level security and roles (attacks that must fail)", function (
                     "erasure_sla", "erasure_status", "key_version_status",
                 ],
             },
-            { rolname: "pii_read", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
-            { rolname: "pii_write", callable: ["app_begin_identity", "app_current_user_id", "config_interval", "has_consent"] },
+            { rolname: "pii_read", callable: ["app_begin_identity", "app_check_consent", "app_current_user_id", "config_interval", "has_consent"] },
+            { rolname: "pii_write", callable: ["app_begin_identity", "app_check_consent", "app_current_user_id", "config_interval", "has_consent"] },
         ]);
     });
 

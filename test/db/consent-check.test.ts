@@ -1,0 +1,197 @@
+// migrations/0022: the consent check as the application runs it, one statement (lib/db.ts checkConsent →
+// app_check_consent(token, purpose)): the token verified in the database, consent_records read under
+// row-level security as the token's user. The right answers, and the attempts that must give nothing.
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import pg from "pg";
+import { signIdentityToken } from "../../lib/crypto";
+import { checkConsent } from "../../lib/db";
+import { TEST_IDENTITY_SECRET, tokenFor } from "../support/identity";
+import { migratedDatabase, TestDatabase } from "../support/postgres";
+import { connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, SeededUser } from "./helpers";
+
+const TOKEN_REJECTED = "28000";
+
+describe("db: the consent check in one round trip (0022, lib/db checkConsent)", function () {
+    this.timeout(60_000);
+    let db: TestDatabase;
+    let admin: pg.Client;
+    let reader: pg.Client;
+    let writer: pg.Client;
+    let pool: pg.Pool;
+    let alice: SeededUser;
+    let bob: SeededUser;
+    let carol: SeededUser;
+
+    before(async function () {
+        db = await migratedDatabase("consent_check");
+        admin = await connect(db.url);
+        [alice, bob, carol] = [await seedUser(admin, "alice"), await seedUser(admin, "bob"), await seedUser(admin, "carol")];
+        // alice: marketing granted; analytics granted then withdrawn. bob: analytics granted, nothing else. carol: nothing.
+        await grantConsent(admin, alice.id, "marketing_email");
+        await grantConsent(admin, alice.id, "analytics");
+        await grantConsent(admin, alice.id, "analytics", false);
+        await grantConsent(admin, bob.id, "analytics");
+        const readerUrl = await db.loginUrl("pii_read");
+        reader = await connect(readerUrl);
+        writer = await connect(await db.loginUrl("pii_write"));
+        pool = new pg.Pool({ connectionString: readerUrl, max: 1 });
+    });
+
+    after(async function () {
+        await pool?.end();
+        await Promise.all([reader, writer, admin].map((c) => c?.end()));
+        await db?.drop();
+    });
+
+    const check = (client: pg.ClientBase, token: string, purpose: string) =>
+        client.query("SELECT app_check_consent($1, $2) AS ok", [token, purpose]).then((r) => r.rows[0].ok as boolean);
+
+    it("answers from the newest record: granted, withdrawn, never asked (pool through lib/db, and both application roles)", async function () {
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "marketing_email"), true);
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "analytics"), false, "withdrawn after the grant");
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "third_party_provision"), false, "never asked");
+        assert.equal(await checkConsent(pool, tokenFor(carol.id), "marketing_email"), false, "a user with no record at all");
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "no_such_purpose"), false);
+        for (const client of [reader, writer]) {
+            assert.equal(await check(client, tokenFor(alice.id), "marketing_email"), true);
+            assert.equal(await check(client, tokenFor(bob.id), "analytics"), true);
+            assert.equal(await check(client, tokenFor(alice.id), "analytics"), false);
+        }
+    });
+
+    it("a withdrawal is not shadowed by a dated grant: server order decides, not recorded_at", async function () {
+        const dave = await seedUser(admin, "dave");
+        await grantConsent(admin, dave.id, "analytics");
+        // A withdrawal that claims to be older than the grant (the owner may write dates) still wins: it came later.
+        await admin.query(
+            "INSERT INTO consent_records (user_id, purpose, granted, notice_version, actor, recorded_at) VALUES ($1, 'analytics', false, 'v1', 'user', now() - interval '1 year')",
+            [dave.id],
+        );
+        assert.equal(await checkConsent(pool, tokenFor(dave.id), "analytics"), false);
+        // And an application writing a back-dated grant after that gets its date replaced by the server's (0006): still newest.
+        await writer.query("BEGIN");
+        await writer.query("SELECT app_begin_identity($1)", [tokenFor(dave.id)]);
+        await writer.query("INSERT INTO consent_records (user_id, purpose, granted, notice_version, actor, source, recorded_at) VALUES ($1, 'analytics', true, 'v2', 'user', 'app', now() - interval '2 years')", [dave.id]);
+        await writer.query("COMMIT");
+        assert.equal(await checkConsent(pool, tokenFor(dave.id), "analytics"), true);
+    });
+
+    it("a token answers for its own user only: no argument names another user", async function () {
+        const { rows } = await admin.query("SELECT pg_get_function_identity_arguments('app_check_consent'::regproc) AS args, prosecdef FROM pg_proc WHERE oid = 'app_check_consent'::regproc");
+        assert.deepEqual(rows[0], { args: "p_token text, p_purpose text", prosecdef: false });
+        // bob's token, alice's granted purpose: bob's answer (never asked), not alice's.
+        assert.equal(await checkConsent(pool, tokenFor(bob.id), "marketing_email"), false);
+        // SQL in the purpose is a value, not SQL.
+        assert.equal(await checkConsent(pool, tokenFor(bob.id), "marketing_email' OR true --"), false);
+        // The pooled connection keeps no identity after the check.
+        const after = await pool.query("SELECT app_current_user_id() AS me, count(*)::int AS n FROM consent_records");
+        assert.deepEqual(after.rows[0], { me: null, n: 0 });
+    });
+
+    it("forged, altered and expired tokens are refused with 28000, the same errors as app_begin_identity, never echoing the token", async function () {
+        const valid = tokenFor(bob.id);
+        const [, , expiry, mac] = valid.split(".");
+        const longSigned = `v1.${alice.id}.${Math.floor(Date.now() / 1000) + 7200}`;
+        const cases: Record<string, [string, RegExp]> = {
+            "signed with another secret": [signIdentityToken(Buffer.alloc(32, 1), alice.id), /bad signature/],
+            "user id swapped to alice": [`v1.${alice.id}.${expiry}.${mac}`, /bad signature/],
+            "expiry extended": [`v1.${bob.id}.${Number(expiry) + 60}.${mac}`, /bad signature/],
+            "expired": [tokenFor(alice.id, { now: new Date(Date.now() - 10 * 60_000) }), /expired/],
+            "lifetime over an hour": [`${longSigned}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(longSigned).digest("hex")}`, /lifetime over one hour/],
+            "upper-case user id (never minted)": [
+                (() => {
+                    const signed = `v1.${alice.id.toUpperCase()}.${expiry}`;
+                    return `${signed}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(signed).digest("hex")}`;
+                })(),
+                /malformed/,
+            ],
+            "extra field": [`${valid}.x`, /malformed/],
+            "null": [null as unknown as string, /malformed/],
+        };
+        for (const [label, [token, reason]] of Object.entries(cases)) {
+            const err = await rejection(check(reader, token, "marketing_email"));
+            assert.equal(err.code, TOKEN_REJECTED, `${label}: ${err.message}`);
+            assert.match(err.message, /^identity token rejected: (malformed|bad signature|expired|lifetime over one hour)$/, label);
+            assert.match(err.message, reason, label);
+            if (token) assert.ok(!err.message.includes(token.split(".")[3] ?? token), `${label}: the token is not echoed`);
+        }
+        // Through lib/db: the same SQLSTATE, no token in the message; a malformed token never reaches the database.
+        const err = await rejection(checkConsent(pool, `v1.${alice.id}.${expiry}.${mac}`, "marketing_email"));
+        assert.equal(err.code, TOKEN_REJECTED);
+        assert.ok(!err.message.includes(mac));
+        await assert.rejects(checkConsent(pool, "v1.' OR true --.1.x", "analytics"), /checkConsent: the identity token is malformed/);
+    });
+
+    it("a hand-set app.identity or app.user_id gives nothing, and a check inside a transaction leaves its identity as it was", async function () {
+        // alice's real seal, copied from another session's transaction: useless here.
+        await writer.query("BEGIN");
+        await writer.query("SELECT app_begin_identity($1)", [tokenFor(alice.id)]);
+        const sealed = (await writer.query("SELECT current_setting('app.identity') AS s")).rows[0].s as string;
+        await writer.query("ROLLBACK");
+        await reader.query("BEGIN");
+        try {
+            await reader.query("SELECT set_config('app.identity', $1, true), set_config('app.user_id', $2, true)", [sealed, alice.id]);
+            // With bob's token the answer is bob's (alice granted marketing, bob did not).
+            assert.equal(await check(reader, tokenFor(bob.id), "marketing_email"), false);
+            // The hand-set value is put back, and still acts for nobody.
+            const state = await reader.query("SELECT current_setting('app.identity') AS s, app_current_user_id() AS me, (SELECT count(*)::int FROM consent_records) AS n");
+            assert.deepEqual(state.rows[0], { s: sealed, me: null, n: 0 });
+        } finally {
+            await reader.query("ROLLBACK");
+        }
+        await reader.query("BEGIN");
+        try {
+            await reader.query("SELECT set_config('app.identity', $1, true)", [sealed]);
+            const err = await rejection(check(reader, `v1.${alice.id}.1.${"0".repeat(64)}`, "marketing_email"));
+            assert.equal(err.code, TOKEN_REJECTED, "a forged token with a copied seal in place");
+        } finally {
+            await reader.query("ROLLBACK");
+        }
+        // Acting for alice, a check with bob's token answers for bob; afterwards the transaction still acts for alice only.
+        await reader.query("BEGIN");
+        try {
+            await reader.query("SELECT app_begin_identity($1)", [tokenFor(alice.id)]);
+            assert.equal(await check(reader, tokenFor(bob.id), "analytics"), true);
+            const me = await reader.query("SELECT app_current_user_id() AS me, array_agg(DISTINCT user_id::text) AS seen FROM consent_records");
+            assert.deepEqual(me.rows[0], { me: alice.id, seen: [alice.id] });
+        } finally {
+            await reader.query("ROLLBACK");
+        }
+    });
+
+    it("is no way around row-level security: it runs with the caller's rights, and other roles cannot call it", async function () {
+        for (const group of ["pii_audit", "pii_signup"]) {
+            const client = await connect(await db.loginUrl(group));
+            try {
+                const err = await rejection(check(client, tokenFor(alice.id), "marketing_email"));
+                assert.equal(err.code, INSUFFICIENT_PRIVILEGE, group);
+            } finally {
+                await client.end();
+            }
+        }
+        // A login allowed to run both functions but without SELECT on consent_records reads nothing through them.
+        const url = await db.loginUrl();
+        const role = new URL(url).username;
+        await admin.query(`GRANT EXECUTE ON FUNCTION app_check_consent(text, text), app_begin_identity(text), app_current_user_id() TO ${role}`);
+        const bare = await connect(url);
+        try {
+            const err = await rejection(check(bare, tokenFor(alice.id), "marketing_email"));
+            assert.equal(err.code, INSUFFICIENT_PRIVILEGE, err.message);
+            assert.match(err.message, /consent_records/);
+        } finally {
+            await bare.end();
+        }
+    });
+
+    it("token use is still activity: last_activity_at is touched (at most once a minute), not in a read-only transaction", async function () {
+        const recent = async () => (await admin.query("SELECT last_activity_at > now() - interval '1 minute' AS r FROM users WHERE id = $1", [carol.id])).rows[0].r as boolean;
+        await admin.query("UPDATE users SET last_activity_at = now() - interval '4 years' WHERE id = $1", [carol.id]);
+        await reader.query("BEGIN READ ONLY");
+        await check(reader, tokenFor(carol.id), "analytics");
+        await reader.query("COMMIT");
+        assert.equal(await recent(), false, "read-only: nothing written");
+        assert.equal(await checkConsent(pool, tokenFor(carol.id), "analytics"), false);
+        assert.equal(await recent(), true);
+    });
+});
