@@ -156,7 +156,7 @@ describe("Api host: the boot-time fetch script", function () {
         const second = "C".repeat(22) + "d8".repeat(21);
         const r = fetch(first);
         assert.equal(r.status, 0, r.stderr);
-        const old = new Date(Date.now() - 3_600_000);
+        const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000); // whole seconds: exact on every filesystem
         utimesSync(r.envFile, old, old);
         assert.equal(fetch(first).status, 0);
         assert.equal(statSync(r.envFile).mtimeMs, old.getTime(), "an unchanged value must not touch the file the API watches");

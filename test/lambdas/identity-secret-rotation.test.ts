@@ -13,7 +13,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import pg from "pg";
 import { handler, RotationEvent } from "../../lambdas/identity-secret-rotation";
-import { closePool } from "../../lib/db";
+import { getPool } from "../../lib/db";
 import { signIdentityToken } from "../../lib/identity-token";
 import { TEST_IDENTITY_SECRET } from "../support/identity";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
@@ -67,9 +67,14 @@ describe("lambdas/identity-secret-rotation (Secrets Manager mocked, PostgreSQL r
 
     after(async function () {
         sm.restore();
-        await closePool();
-        await Promise.all([admin, reader].map((c) => c?.end()));
-        await db?.drop();
+        try {
+            // Only this file's pool: other files' pools are theirs to end.
+            const pool = env && getPool(env);
+            if (pool && !pool.ending && !pool.ended) await pool.end();
+        } finally {
+            await Promise.all([admin, reader].map((c) => c?.end()));
+            await db?.drop();
+        }
     });
 
     beforeEach(async function () {
