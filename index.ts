@@ -44,7 +44,7 @@ const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
 // signup_trigger: a pii_signup member that can only create users (migrations/0005).
-const DB_USERS = { api: "api_app", cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job" };
+const DB_USERS = { api: "api_app", cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job", identityRotator: "identity_rotator" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -119,6 +119,17 @@ const cache = new Cache(
     inJapan,
 );
 
+// Everything that runs code next to the database lives in the private app tier and reaches PostgreSQL
+// only through the RDS Proxy.
+const appTier: AppTierDatabaseAccess = {
+    vpcId: network.vpcId,
+    privateSubnetIds: network.appSubnetIds,
+    dbProxySecurityGroupId: database.proxySecurityGroupId,
+    dbProxyArn: database.proxyArn,
+    dbProxyEndpoint: database.proxyEndpoint,
+    dbName: database.dbName,
+};
+
 const api = new Api(
     "appi",
     {
@@ -132,21 +143,20 @@ const api = new Api(
         dbProxyArn: database.proxyArn,
         dbUser: DB_USERS.api,
         identitySecretKeyArn: keys.dataKeyArn,
+        // APP_IDENTITY_SECRET rotates every 30 days (lambdas/identity-secret-rotation, migrations/0021).
+        rotation: {
+            ...appTier,
+            vpcEndpointSecurityGroupId: network.endpointSecurityGroupId,
+            dbUser: DB_USERS.identityRotator,
+            code: lambdaCode("identity-secret-rotation"),
+            logsKeyArn: keys.logsKeyArn,
+            lambdaEnvironmentKeyArn: keys.dataKeyArn,
+            logRetentionDays: config.logRetentionDays,
+        },
         tags,
     },
     inJapan,
 );
-
-// Everything that runs code next to the database lives in the private app tier and reaches PostgreSQL
-// only through the RDS Proxy.
-const appTier: AppTierDatabaseAccess = {
-    vpcId: network.vpcId,
-    privateSubnetIds: network.appSubnetIds,
-    dbProxySecurityGroupId: database.proxySecurityGroupId,
-    dbProxyArn: database.proxyArn,
-    dbProxyEndpoint: database.proxyEndpoint,
-    dbName: database.dbName,
-};
 
 // Sign-up path: Cognito triggers in the app tier write users and consents through the proxy.
 const identity = new Identity(
@@ -271,6 +281,7 @@ const monitoring = new Monitoring(
         database: { dimensionName: database.metricsDimension.name, dimensionValue: database.metricsDimension.value },
         cacheClusterIds: cache.memberClusterIds,
         functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
+        identitySecretRotationFunctionName: api.identitySecretRotation?.functionName,
         apiInstanceId: api.instanceId,
         migrationProjectName: migrations.projectName,
         restoreDrillProjectName: restoreDrill?.projectName,

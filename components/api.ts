@@ -4,11 +4,20 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dbConnectArn, serviceTrustPolicy } from "./iam";
+import { IdentitySecretRotation, IdentitySecretRotationSettings } from "./identity-secret-rotation";
 
 /** Where the boot-time fetch writes the service's environment (systemd EnvironmentFile=, root-only 0600). */
 export const API_ENV_FILE = "/etc/appi/api.env";
 /** The systemd unit that fetches APP_IDENTITY_SECRET at every boot, before the API service starts. */
 export const IDENTITY_SECRET_UNIT = "appi-identity-secret.service";
+/** The timer that fetches it again every IDENTITY_SECRET_REREAD_MINUTES (rotation, components/identity-secret-rotation.ts). */
+export const IDENTITY_SECRET_REFRESH_TIMER = "appi-identity-secret-refresh.timer";
+/**
+ * How often the host re-reads the secret: after a rotation moves AWSCURRENT, the host signs with the new value
+ * within this many minutes (+ 1 minute of randomized delay); the old key stays accepted for
+ * IDENTITY_KEY_GRACE_MINUTES, which covers this + the longest token (60 minutes) + skew.
+ */
+export const IDENTITY_SECRET_REREAD_MINUTES = 10;
 
 /**
  * The fetch script: reads the identity secret from Secrets Manager with the instance role and writes it into
@@ -22,7 +31,7 @@ export function identitySecretFetchScript(secretArn: string): string {
     }
     return [
         "#!/bin/bash",
-        "# Installed by the API host's user data: fetches APP_IDENTITY_SECRET at every boot (components/api.ts).",
+        "# Installed by the API host's user data: fetches APP_IDENTITY_SECRET at every boot and every 10 minutes (components/api.ts).",
         "set -euo pipefail",
         "umask 077",
         `secret_arn='${secretArn}'`,
@@ -32,6 +41,8 @@ export function identitySecretFetchScript(secretArn: string): string {
         'mkdir -p "$(dirname "$env_file")"',
         'value=$("$aws_cli" secretsmanager get-secret-value --region "$region" --secret-id "$secret_arn" --query SecretString --output text)',
         'if ! [[ "$value" =~ ^[A-Za-z0-9+/]{43,86}={0,2}$ ]]; then echo "appi-identity-secret: the secret is not base64 of 32-64 bytes" >&2; exit 1; fi',
+        // Unchanged value: leave the file (and its mtime, which the API process watches) alone.
+        `if [[ -f "$env_file" ]] && cmp -s "$env_file" <(printf 'APP_IDENTITY_SECRET=%s\\n' "$value"); then exit 0; fi`,
         'tmp=$(mktemp "$(dirname "$env_file")/.api.env.XXXXXX")',
         `trap 'rm -f "$tmp"' EXIT`,
         'chmod 0600 "$tmp"',
@@ -67,8 +78,29 @@ export function apiUserData(secretArn: string): string {
         "[Install]",
         "WantedBy=multi-user.target",
         "APPI_UNIT",
+        // Rotation: the same fetch again every IDENTITY_SECRET_REREAD_MINUTES; a failure keeps the file as it was.
+        "cat > /etc/systemd/system/appi-identity-secret-refresh.service <<'APPI_UNIT'",
+        "[Unit]",
+        "Description=Re-read APP_IDENTITY_SECRET from Secrets Manager (rotation)",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "[Service]",
+        "Type=oneshot",
+        "ExecStart=/usr/local/sbin/appi-fetch-identity-secret",
+        "APPI_UNIT",
+        `cat > /etc/systemd/system/${IDENTITY_SECRET_REFRESH_TIMER} <<'APPI_UNIT'`,
+        "[Unit]",
+        "Description=Re-read APP_IDENTITY_SECRET every " + IDENTITY_SECRET_REREAD_MINUTES + " minutes",
+        "[Timer]",
+        `OnBootSec=${IDENTITY_SECRET_REREAD_MINUTES}min`,
+        `OnUnitActiveSec=${IDENTITY_SECRET_REREAD_MINUTES}min`,
+        "RandomizedDelaySec=60",
+        "[Install]",
+        "WantedBy=timers.target",
+        "APPI_UNIT",
         "systemctl daemon-reload",
         `systemctl enable --now ${IDENTITY_SECRET_UNIT}`,
+        `systemctl enable --now ${IDENTITY_SECRET_REFRESH_TIMER}`,
         "",
     ].join("\n");
 }
@@ -94,6 +126,11 @@ export interface ApiArgs {
      * base64). The instance role may read that one secret; user data fetches it at boot (never the value itself).
      */
     identitySecretKeyArn: pulumi.Input<string>;
+    /**
+     * Automatic rotation of that secret (components/identity-secret-rotation.ts: a Secrets Manager rotation Lambda
+     * in the app tier, every 30 days; the database accepts the old key for a grace window, migrations/0021).
+     */
+    rotation?: IdentitySecretRotationSettings;
     /** SSM parameter of the AMI (Amazon Linux 2023 by default). */
     amiParameter?: string;
     tags?: Record<string, string>;
@@ -108,6 +145,8 @@ export class Api extends pulumi.ComponentResource {
     readonly roleArn: pulumi.Output<string>;
     /** ARN of the APP_IDENTITY_SECRET secret (install it in the database with npm run db:migrate, db/README.md). */
     readonly identitySecretArn: pulumi.Output<string>;
+    /** Its rotation, when ApiArgs.rotation is given. */
+    readonly identitySecretRotation?: IdentitySecretRotation;
 
     constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("appi:api:Api", name, {}, opts);
@@ -162,7 +201,19 @@ export class Api extends pulumi.ComponentResource {
         );
         // 64 characters of [A-Za-z0-9] are base64 of exactly 48 bytes (what identitySecretFromEnv accepts).
         const identityValue = new random.RandomPassword(`${name}-identity`, { length: 64, special: false, upper: true, lower: true, numeric: true }, parent);
-        new aws.secretsmanager.SecretVersion(`${name}-identity`, { secretId: identitySecret.id, secretString: pulumi.secret(identityValue.result) }, parent);
+        // The first value only: rotation adds versions and moves AWSCURRENT; a later `pulumi up` must not move it back.
+        new aws.secretsmanager.SecretVersion(
+            `${name}-identity`,
+            { secretId: identitySecret.id, secretString: pulumi.secret(identityValue.result) },
+            { parent: this, ignoreChanges: ["secretString", "versionStages"] },
+        );
+        if (args.rotation) {
+            this.identitySecretRotation = new IdentitySecretRotation(
+                `${name}-identity-rotation`,
+                { ...args.rotation, namePrefix: args.namePrefix, secretArn: identitySecret.arn, secretKeyArn: args.identitySecretKeyArn, tags: args.tags },
+                parent,
+            );
+        }
         new aws.iam.RolePolicy(
             `${name}-identity-secret`,
             {

@@ -15,6 +15,11 @@ export interface MonitoringArgs {
     functionNames?: pulumi.Input<string>[];
     apiInstanceId?: pulumi.Input<string>;
     /**
+     * The APP_IDENTITY_SECRET rotation Lambda (components/identity-secret-rotation.ts): a failed step leaves the old
+     * key current (tokens keep working) but the secret unrotated, and a pending key accepted until the next rotation.
+     */
+    identitySecretRotationFunctionName?: pulumi.Input<string>;
+    /**
      * CodeBuild project that migrates and runs the retention job every 15 minutes: a failed build
      * may mean deletion requests miss their 1-hour deadline.
      */
@@ -82,6 +87,9 @@ export class Monitoring extends pulumi.ComponentResource {
         (args.functionNames ?? []).forEach((functionName, i) =>
             specs.push({ key: `lambda-${i + 1}-errors`, description: "Cognito trigger errors (sign-up blocked)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: functionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 60, evaluationPeriods: 1 }),
         );
+        if (args.identitySecretRotationFunctionName) {
+            specs.push({ key: "identity-secret-rotation-errors", description: "APP_IDENTITY_SECRET rotation step failed (secret not rotated; see the function's log, rerun with RotateSecret)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: args.identitySecretRotationFunctionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 300, evaluationPeriods: 1 });
+        }
         if (args.migrationProjectName) {
             specs.push({ key: "db-jobs-failed", description: "Migration or retention build failed (deletion SLA at risk)", namespace: "AWS/CodeBuild", metricName: "FailedBuilds", dimensions: { ProjectName: args.migrationProjectName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 900, evaluationPeriods: 1 });
         }

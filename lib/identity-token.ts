@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 
 // Signed identity tokens (migrations/0005): the database acts for a user only when handed a token it can
 // verify, so a stolen database credential alone cannot act as anyone. The minter (the API after checking
@@ -32,4 +33,44 @@ export function signIdentityToken(secret: Buffer, userId: string, options: { ttl
     const expires = Math.floor((options.now ?? new Date()).getTime() / 1000) + ttl;
     const signed = `v1.${id}.${expires}`;
     return `${signed}.${createHmac("sha256", secret).update(signed, "utf8").digest("hex")}`;
+}
+
+/**
+ * APP_IDENTITY_SECRET read from the API host's environment file (components/api.ts writes it at boot and, after a
+ * rotation, again within 11 minutes), re-read when the file changes, so a long-running process signs with the new
+ * value without a restart. The file is looked at (stat) at most every `checkEveryMs`; a change of mtime, size or
+ * inode re-reads it. A file that cannot be read or holds no valid secret keeps the last good value (the old key
+ * stays accepted for the grace window); with none yet, it throws naming the file, never a value.
+ */
+export function identitySecretFromFile(
+    file: string,
+    options: { checkEveryMs?: number; now?: () => number } = {},
+): () => Buffer {
+    const checkEveryMs = options.checkEveryMs ?? 30_000;
+    const now = options.now ?? Date.now;
+    let secret: Buffer | undefined;
+    let seen = "";
+    let checkedAt = -Infinity;
+    return () => {
+        const t = now();
+        if (secret && t - checkedAt < checkEveryMs) return secret;
+        checkedAt = t;
+        let stamp: string;
+        try {
+            const s = statSync(file);
+            stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
+        } catch {
+            if (secret) return secret;
+            throw new Error(`APP_IDENTITY_SECRET: cannot read ${file} (written by appi-identity-secret.service)`);
+        }
+        if (secret && stamp === seen) return secret;
+        try {
+            const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("APP_IDENTITY_SECRET="));
+            secret = identitySecretFromEnv({ APP_IDENTITY_SECRET: line?.slice("APP_IDENTITY_SECRET=".length).trim() });
+            seen = stamp;
+        } catch {
+            if (!secret) throw new Error(`APP_IDENTITY_SECRET: ${file} holds no valid secret (base64 of 32 to 64 bytes)`);
+        }
+        return secret;
+    };
 }

@@ -6,7 +6,7 @@
 //   testSecret     a token minted with the pending value must verify under it (app_identity_key_check)
 //   finishSecret   AWSCURRENT moves to the token, then app_identity_key_finish(token, grace): every other key
 //                  is retired at now() + grace (IDENTITY_KEY_GRACE_MINUTES, default 120; the API host re-reads
-//                  the secret every 15 minutes and a token lives at most 1 hour)
+//                  the secret every 10 minutes and a token lives at most 1 hour)
 // Every step is safe to run again. It connects as identity_rotator through the RDS Proxy with an IAM token
 // (lib/db.ts: DB_PROXY_ENDPOINT, DB_USER, DB_NAME, AWS_REGION). Errors name the step and the reason, never a value.
 import { randomBytes, randomUUID } from "node:crypto";

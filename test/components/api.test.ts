@@ -2,10 +2,12 @@
 // role only, fetched at boot into a 0600 environment file; never in user data or an output in clear.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Api, ApiArgs, apiUserData, identitySecretFetchScript } from "../../components/api";
+import { Api, ApiArgs, apiUserData, IDENTITY_SECRET_REREAD_MINUTES, identitySecretFetchScript } from "../../components/api";
+import { IDENTITY_KEY_GRACE_MINUTES } from "../../components/identity-secret-rotation";
+import { identitySecretFromFile } from "../../lib/identity-token";
 import { identitySecretFromEnv } from "../../lib/crypto";
 import { resolve, runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
@@ -147,6 +149,70 @@ describe("Api host: the boot-time fetch script", function () {
         assert.equal(bad.status, 1);
         assert.match(bad.stderr, /not base64 of 32-64 bytes/);
         assert.ok(!existsSync(bad.envFile));
+    });
+
+    it("re-run (the rotation timer): the same value leaves the file and its mtime, a new value replaces it, a failure keeps it", function () {
+        const first = "A".repeat(22) + "b9".repeat(21);
+        const second = "C".repeat(22) + "d8".repeat(21);
+        const r = fetch(first);
+        assert.equal(r.status, 0, r.stderr);
+        const old = new Date(Date.now() - 3_600_000);
+        utimesSync(r.envFile, old, old);
+        assert.equal(fetch(first).status, 0);
+        assert.equal(statSync(r.envFile).mtimeMs, old.getTime(), "an unchanged value must not touch the file the API watches");
+        const denied = fetch(null);
+        assert.notEqual(denied.status, 0);
+        assert.equal(readFileSync(r.envFile, "utf8"), `APP_IDENTITY_SECRET=${first}\n`, "a failed re-read keeps the last value");
+        const bad = fetch("not-a-secret");
+        assert.equal(bad.status, 1);
+        assert.equal(readFileSync(r.envFile, "utf8"), `APP_IDENTITY_SECRET=${first}\n`);
+        const rotated = fetch(second);
+        assert.equal(rotated.status, 0, rotated.stderr);
+        assert.equal(readFileSync(r.envFile, "utf8"), `APP_IDENTITY_SECRET=${second}\n`);
+        assert.equal(statSync(r.envFile).mode & 0o777, 0o600);
+        assert.ok(statSync(r.envFile).mtimeMs > old.getTime());
+        assert.ok(!`${rotated.stdout}${rotated.stderr}`.includes(second), "the value was printed");
+    });
+
+    it("the API process picks up a rotated value without a restart (identitySecretFromFile), and keeps the last good one", function () {
+        const first = "A".repeat(22) + "b9".repeat(21);
+        const second = "C".repeat(22) + "d8".repeat(21);
+        let clock = 0;
+        const r = fetch(first);
+        const current = identitySecretFromFile(r.envFile, { checkEveryMs: 30_000, now: () => clock });
+        assert.deepEqual(current(), Buffer.from(first, "base64"));
+        fetch(second);
+        const later = new Date(Date.now() + 5_000);
+        utimesSync(r.envFile, later, later);
+        clock += 10_000;
+        assert.deepEqual(current(), Buffer.from(first, "base64"), "the file is looked at once per check interval");
+        clock += 30_000;
+        assert.deepEqual(current(), Buffer.from(second, "base64"), "changed file: the new value");
+        writeFileSync(r.envFile, "APP_IDENTITY_SECRET=broken\n");
+        utimesSync(r.envFile, new Date(Date.now() + 10_000), new Date(Date.now() + 10_000));
+        clock += 30_000;
+        assert.deepEqual(current(), Buffer.from(second, "base64"), "a broken file keeps the last good value");
+        rmSync(r.envFile);
+        clock += 30_000;
+        assert.deepEqual(current(), Buffer.from(second, "base64"), "a missing file too");
+        const none = identitySecretFromFile(path.join(dir, "missing.env"));
+        assert.throws(() => none(), /cannot read .*missing\.env/);
+        writeFileSync(path.join(dir, "bad.env"), `APP_IDENTITY_SECRET=${"x".repeat(10)}\n`);
+        const bad = identitySecretFromFile(path.join(dir, "bad.env"));
+        assert.throws(() => bad(), (e: Error) => /holds no valid secret/.test(e.message) && !e.message.includes("xxxxxxxxxx"));
+    });
+
+    it("user data re-reads the secret every 10 minutes with a timer, well inside the database's grace window", function () {
+        const userData = apiUserData(SECRET_ARN);
+        assert.match(userData, /systemctl enable --now appi-identity-secret-refresh\.timer/);
+        assert.match(userData, new RegExp(`OnUnitActiveSec=${IDENTITY_SECRET_REREAD_MINUTES}min`));
+        assert.match(userData, /appi-identity-secret-refresh\.service[\s\S]*Type=oneshot\nExecStart=\/usr\/local\/sbin\/appi-fetch-identity-secret/);
+        // The refresh unit has no RemainAfterExit (the timer could not start an "active" unit again).
+        const refresh = userData.slice(userData.indexOf("appi-identity-secret-refresh.service <<"), userData.indexOf("appi-identity-secret-refresh.timer <<"));
+        assert.doesNotMatch(refresh, /RemainAfterExit/);
+        // Host re-read + its randomized delay (1 minute) + the longest token + 5 minutes of skew fit in the grace window.
+        assert.ok(IDENTITY_SECRET_REREAD_MINUTES + 1 + 60 + 5 <= IDENTITY_KEY_GRACE_MINUTES);
+        assert.ok(IDENTITY_SECRET_REREAD_MINUTES + 1 + 60 + 5 <= 80, "the database's minimum grace covers it too");
     });
 
     it("accepts only a Secrets Manager ARN (no shell text reaches the script)", function () {

@@ -206,10 +206,12 @@ describe("Pulumi program (planned under mocks)", function () {
             it("runs the Cognito triggers in the app tier, wired to the user pool", function () {
                 const app = new Set(plan().subnetIdsOfTier("app"));
                 const all = plan().ofType("aws:lambda/function:Function");
-                const functions = all.filter((fn) => !String(fn.state.name).endsWith("erasure-worker") && !String(fn.state.name).endsWith("-compliance-jobs"));
+                const functions = all.filter((fn) => !/(erasure-worker|-compliance-jobs|-identity-secret-rotation)$/.test(String(fn.state.name)));
                 assert.equal(functions.length, 2);
                 const worker = all.find((fn) => String(fn.state.name).endsWith("erasure-worker"))!;
                 assert.ok(((worker.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)), "the erasure worker runs in the app tier");
+                const rotation = all.find((fn) => String(fn.state.name).endsWith("-identity-secret-rotation"))!;
+                assert.ok(((rotation.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)), "the identity-secret rotation runs in the app tier");
                 for (const fn of functions) {
                     const subnets = (fn.state.vpcConfig as any).subnetIds as string[];
                     assert.ok(subnets.length >= 2 && subnets.every((id) => app.has(id)), `${fn.name} subnets ${subnets}`);
