@@ -130,7 +130,9 @@ export function getPool(env: NodeJS.ProcessEnv = process.env): pg.Pool {
 }
 
 export async function closePool(): Promise<void> {
-    const all = [...pools.values()];
+    // A pool someone already ended (pool.end() on what getPool returned) stays in the map until replaced:
+    // ending it twice throws.
+    const all = [...pools.values()].filter((p) => !p.ending && !p.ended);
     pools.clear();
     await Promise.all(all.map((p) => p.end()));
 }
