@@ -6,7 +6,7 @@
 // this one pool and publish to the APPI metric namespace; nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, proxyLambdaFunctionArgs, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const ERASURE_METRIC_NAMESPACE = "APPI/Compliance";
@@ -100,36 +100,24 @@ export class ErasureWorker extends pulumi.ComponentResource {
             });
         new aws.iam.RolePolicy(`${name}-erasure-worker-policy`, { role: role.id, policy }, parent);
 
-        const fn = new aws.lambda.Function(`${name}-erasure-worker`, {
-            name: functionName,
+        const fn = new aws.lambda.Function(`${name}-erasure-worker`, proxyLambdaFunctionArgs(args, {
+            functionName,
             description: "Erases deletion requests from Cognito and the cache; reports each step to the database",
-            runtime: "nodejs22.x",
-            architectures: ["arm64"],
-            handler: "index.handler",
             code: args.code,
-            role: role.arn,
-            timeout: 60,
-            memorySize: 256,
-            // One run at a time is enough and keeps the proxy's connections bounded; steps are leased anyway.
-            reservedConcurrentExecutions: 1,
-            environment: {
-                variables: {
-                    DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
-                    DB_PORT: String(dbPort),
-                    DB_NAME: args.dbName,
-                    DB_USER: args.dbUser,
-                    USER_POOL_ID: args.userPoolId,
-                    REDIS_HOST: args.redisHost,
-                    REDIS_AUTH_TOKEN: pulumi.secret(args.redisAuthToken),
-                    STACK_NAME: args.stack,
-                    NODE_OPTIONS: "--enable-source-maps",
-                },
+            roleArn: role.arn,
+            dbPort,
+            dbUser: args.dbUser,
+            environmentKeyArn: args.environmentKeyArn,
+            securityGroupId: group.id,
+            logGroupName: logGroup.name,
+            variables: {
+                USER_POOL_ID: args.userPoolId,
+                REDIS_HOST: args.redisHost,
+                REDIS_AUTH_TOKEN: pulumi.secret(args.redisAuthToken),
+                STACK_NAME: args.stack,
             },
-            kmsKeyArn: args.environmentKeyArn,
-            vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [group.id] },
-            loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
             tags,
-        }, { parent: this, dependsOn: [logGroup] });
+        }), { parent: this, dependsOn: [logGroup] });
 
         const rule = new aws.cloudwatch.EventRule(`${name}-erasure-worker`, {
             name: functionName,

@@ -1,5 +1,7 @@
 // IAM documents several components write the same way: service trust, and the
-// `rds-db:connect` resources of IAM database authentication.
+// `rds-db:connect` resources of IAM database authentication; and the function settings of the
+// app-tier Lambdas that log in through the RDS Proxy.
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Role trust for a service principal, as JSON the policy pack can parse. */
@@ -76,4 +78,57 @@ export interface AppTierDatabaseAccess {
     dbProxyArn: pulumi.Input<string>;
     dbProxyEndpoint: pulumi.Input<string>;
     dbName: pulumi.Input<string>;
+}
+
+/** What differs between the app-tier Lambdas that log in to PostgreSQL through the RDS Proxy. */
+export interface ProxyLambdaSettings {
+    functionName: string;
+    description: string;
+    code: pulumi.asset.Archive;
+    roleArn: pulumi.Input<string>;
+    dbPort: number;
+    /** Its one database user (IAM authentication through the proxy). */
+    dbUser: pulumi.Input<string>;
+    /** CMK of the function's environment. */
+    environmentKeyArn: pulumi.Input<string>;
+    securityGroupId: pulumi.Input<string>;
+    logGroupName: pulumi.Input<string>;
+    /** Its own environment variables, beside the database's. */
+    variables: Record<string, pulumi.Input<string>>;
+    tags?: Record<string, string>;
+}
+
+/**
+ * The function of an app-tier Lambda that logs in through the RDS Proxy (erasure worker, identity-secret rotation):
+ * Node 22 on arm64 in the private app subnets, one run at a time (each is a single-flight job, and this bounds its
+ * proxy connections), its environment encrypted with a CMK, JSON logs to its own group, and the proxy's address,
+ * the database and its one user in the environment (lib/db.ts reads DB_PROXY_ENDPOINT, DB_PORT, DB_NAME, DB_USER).
+ */
+export function proxyLambdaFunctionArgs(access: AppTierDatabaseAccess, settings: ProxyLambdaSettings): aws.lambda.FunctionArgs {
+    return {
+        name: settings.functionName,
+        description: settings.description,
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: settings.code,
+        role: settings.roleArn,
+        timeout: 60,
+        memorySize: 256,
+        reservedConcurrentExecutions: 1,
+        environment: {
+            variables: {
+                DB_PROXY_ENDPOINT: access.dbProxyEndpoint,
+                DB_PORT: String(settings.dbPort),
+                DB_NAME: access.dbName,
+                DB_USER: settings.dbUser,
+                ...settings.variables,
+                NODE_OPTIONS: "--enable-source-maps",
+            },
+        },
+        kmsKeyArn: settings.environmentKeyArn,
+        vpcConfig: { subnetIds: access.privateSubnetIds, securityGroupIds: [settings.securityGroupId] },
+        loggingConfig: { logFormat: "JSON", logGroup: settings.logGroupName },
+        tags: settings.tags,
+    };
 }

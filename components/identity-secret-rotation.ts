@@ -5,7 +5,7 @@
 // invoke it for this secret of this account only. Created by Api (components/api.ts), where the secret lives.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, proxyLambdaFunctionArgs, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** Days between automatic rotations (Secrets Manager rotationRules). */
@@ -124,33 +124,19 @@ export class IdentitySecretRotation extends pulumi.ComponentResource {
             }));
         const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: this.role.id, policy }, parent);
 
-        this.function = new aws.lambda.Function(`${name}-function`, {
-            name: functionName,
+        this.function = new aws.lambda.Function(`${name}-function`, proxyLambdaFunctionArgs(args, {
+            functionName,
             description: "Secrets Manager rotation of APP_IDENTITY_SECRET (createSecret, setSecret, testSecret, finishSecret)",
-            runtime: "nodejs22.x",
-            architectures: ["arm64"],
-            handler: "index.handler",
             code: args.code,
-            role: this.role.arn,
-            timeout: 60,
-            memorySize: 256,
-            // One rotation at a time (Secrets Manager does not start another while one is pending).
-            reservedConcurrentExecutions: 1,
-            environment: {
-                variables: {
-                    DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
-                    DB_PORT: String(dbPort),
-                    DB_NAME: args.dbName,
-                    DB_USER: dbUser,
-                    IDENTITY_KEY_GRACE_MINUTES: String(graceMinutes),
-                    NODE_OPTIONS: "--enable-source-maps",
-                },
-            },
-            kmsKeyArn: args.lambdaEnvironmentKeyArn,
-            vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
-            loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+            roleArn: this.role.arn,
+            dbPort,
+            dbUser,
+            environmentKeyArn: args.lambdaEnvironmentKeyArn,
+            securityGroupId: this.securityGroup.id,
+            logGroupName: logGroup.name,
+            variables: { IDENTITY_KEY_GRACE_MINUTES: String(graceMinutes) },
             tags,
-        }, { parent: this, dependsOn: [logGroup, rolePolicy] });
+        }), { parent: this, dependsOn: [logGroup, rolePolicy] });
 
         // Secrets Manager may invoke it for this secret of this account only (no confused deputy).
         const permission = new aws.lambda.Permission(`${name}-invoke`, {

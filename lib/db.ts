@@ -198,9 +198,9 @@ export async function withUserTransaction<T>(
 
 /**
  * Whether the user of a signed identity token has consented to purpose (the newest record decides; a user
- * who never answered has not), in one round trip: app_check_consent() (migrations/0022) verifies the token
- * inside the database, reads consent_records under row-level security as that user and is its own
- * transaction (inside a transaction of the caller's, it leaves that transaction's identity as it was).
+ * who never answered has not), in one round trip: app_check_consent() (migrations/0024) verifies the token
+ * inside the database and reads the newest consent record of the user its signature vouches for, and is
+ * its own transaction; it sets no session identity, so a caller's transaction keeps its own.
  * A rejected token fails with SQLSTATE 28000, never echoing the token.
  */
 export async function checkConsent(db: pg.Pool | pg.PoolClient, token: string, purpose: string): Promise<boolean> {

@@ -11,29 +11,14 @@ import { identitySecretFromFile } from "../../lib/identity-token";
 import { identitySecretFromEnv } from "../../lib/crypto";
 import { resolve, runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
+import { apiTestArgs, DATA_KEY } from "../support/api-args";
 import { isAllowed } from "../support/iam-eval";
 
-const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
 const DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!db-0123abcd";
-const PROXY_ARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0123456789abcdef0";
 const OTHER_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:someone-else-AbCdEf";
 const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appi-test/api/app-identity-secret-AbCdEf";
 
-function args(): ApiArgs {
-    return {
-        namePrefix: "appi-test",
-        instanceType: "t3.small",
-        subnetId: "subnet-public-a",
-        securityGroupId: "sg-api",
-        vpcCidr: "10.0.0.0/16",
-        ingressCidrs: ["203.0.113.0/24"],
-        rootVolumeKeyArn: DATA_KEY,
-        dbProxyArn: PROXY_ARN,
-        dbUser: "api_app",
-        identitySecretKeyArn: DATA_KEY,
-        tags: { Project: "appi-infra" },
-    };
-}
+const args = (): ApiArgs => apiTestArgs();
 
 // @pulumi/pulumi's marker of a secret value in serialized properties (runtime/rpc.ts specialSigKey / specialSecretSig).
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";

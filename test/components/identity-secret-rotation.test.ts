@@ -8,45 +8,15 @@ import { IDENTITY_KEY_GRACE_MINUTES } from "../../components/identity-secret-rot
 import { Monitoring } from "../../components/monitoring";
 import { resolve, runUnderMocks } from "../../plan/mocks";
 import { PlannedResource } from "../../plan/types";
+import { apiTestArgs, DATA_KEY, LOGS_KEY } from "../support/api-args";
 import { isAllowed } from "../support/iam-eval";
 
-const DATA_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/44444444-4444-4444-8444-444444444444";
 const OTHER_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/55555555-5555-4555-8555-555555555555";
-const LOGS_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/66666666-6666-4666-8666-666666666666";
-const PROXY_ARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0123456789abcdef0";
 const DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!db-0123abcd";
 const OTHER_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:someone-else-AbCdEf";
 const asUser = (user: string) => `arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0123456789abcdef0/${user}`;
 
-function args(rotation: Partial<NonNullable<ApiArgs["rotation"]>> = {}): ApiArgs {
-    return {
-        namePrefix: "appi-test",
-        instanceType: "t3.small",
-        subnetId: "subnet-public-a",
-        securityGroupId: "sg-api",
-        vpcCidr: "10.0.0.0/16",
-        ingressCidrs: ["203.0.113.0/24"],
-        rootVolumeKeyArn: DATA_KEY,
-        dbProxyArn: PROXY_ARN,
-        dbUser: "api_app",
-        identitySecretKeyArn: DATA_KEY,
-        rotation: {
-            vpcId: "vpc-1",
-            privateSubnetIds: ["subnet-app-a", "subnet-app-c"],
-            dbProxySecurityGroupId: "sg-proxy",
-            dbProxyArn: PROXY_ARN,
-            dbProxyEndpoint: "proxy.example.internal",
-            dbName: "appi",
-            vpcEndpointSecurityGroupId: "sg-endpoints",
-            code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => {};") }),
-            logsKeyArn: LOGS_KEY,
-            lambdaEnvironmentKeyArn: DATA_KEY,
-            logRetentionDays: 365,
-            ...rotation,
-        },
-        tags: { Project: "appi-infra" },
-    };
-}
+const args = (rotation: Partial<NonNullable<ApiArgs["rotation"]>> = {}): ApiArgs => apiTestArgs(rotation);
 
 const ofType = (resources: PlannedResource[], type: string) => resources.filter((r) => r.type === type);
 

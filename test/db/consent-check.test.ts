@@ -1,6 +1,6 @@
-// migrations/0022: the consent check as the application runs it, one statement (lib/db.ts checkConsent →
-// app_check_consent(token, purpose)): the token verified in the database, consent_records read under
-// row-level security as the token's user. The right answers, and the attempts that must give nothing.
+// migrations/0022 and 0024: the consent check as the application runs it, one statement (lib/db.ts checkConsent →
+// app_check_consent(token, purpose)): the token verified in the database, then the newest consent record of the
+// user the signature vouches for, and nobody else's. The right answers, and the attempts that must give nothing.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import pg from "pg";
@@ -12,7 +12,7 @@ import { connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, See
 
 const TOKEN_REJECTED = "28000";
 
-describe("db: the consent check in one round trip (0022, lib/db checkConsent)", function () {
+describe("db: the consent check in one round trip (0022, 0024, lib/db checkConsent)", function () {
     this.timeout(60_000);
     let db: TestDatabase;
     let admin: pg.Client;
@@ -79,7 +79,8 @@ describe("db: the consent check in one round trip (0022, lib/db checkConsent)", 
 
     it("a token answers for its own user only: no argument names another user", async function () {
         const { rows } = await admin.query("SELECT pg_get_function_identity_arguments('app_check_consent'::regproc) AS args, prosecdef FROM pg_proc WHERE oid = 'app_check_consent'::regproc");
-        assert.deepEqual(rows[0], { args: "p_token text, p_purpose text", prosecdef: false });
+        // SECURITY DEFINER (0024): the signature, not row-level security, is its gate; it takes no user id.
+        assert.deepEqual(rows[0], { args: "p_token text, p_purpose text", prosecdef: true });
         // bob's token, alice's granted purpose: bob's answer (never asked), not alice's.
         assert.equal(await checkConsent(pool, tokenFor(bob.id), "marketing_email"), false);
         // SQL in the purpose is a value, not SQL.
@@ -160,7 +161,7 @@ describe("db: the consent check in one round trip (0022, lib/db checkConsent)", 
         }
     });
 
-    it("is no way around row-level security: it runs with the caller's rights, and other roles cannot call it", async function () {
+    it("only the application roles can call it, and a login with EXECUTE alone learns one boolean about a signed user", async function () {
         for (const group of ["pii_audit", "pii_signup"]) {
             const client = await connect(await db.loginUrl(group));
             try {
@@ -170,17 +171,56 @@ describe("db: the consent check in one round trip (0022, lib/db checkConsent)", 
                 await client.end();
             }
         }
-        // A login allowed to run both functions but without SELECT on consent_records reads nothing through them.
+        const { rows } = await admin.query(
+            "SELECT array_agg(r.rolname::text ORDER BY r.rolname) AS callers FROM pg_roles r WHERE r.rolname IN ('pii_read', 'pii_write', 'pii_audit', 'pii_signup', 'identity_rotator') AND has_function_privilege(r.oid, 'app_check_consent(text, text)', 'EXECUTE')",
+        );
+        assert.deepEqual(rows[0].callers, ["pii_read", "pii_write"]);
+        // Whoever holds EXECUTE still needs a token the database's key signed, and gets the answer for its user only.
         const url = await db.loginUrl();
         const role = new URL(url).username;
-        await admin.query(`GRANT EXECUTE ON FUNCTION app_check_consent(text, text), app_begin_identity(text), app_current_user_id() TO ${role}`);
+        await admin.query(`GRANT EXECUTE ON FUNCTION app_check_consent(text, text) TO ${role}`);
         const bare = await connect(url);
         try {
-            const err = await rejection(check(bare, tokenFor(alice.id), "marketing_email"));
-            assert.equal(err.code, INSUFFICIENT_PRIVILEGE, err.message);
-            assert.match(err.message, /consent_records/);
+            assert.equal(await check(bare, tokenFor(alice.id), "marketing_email"), true);
+            assert.equal(await check(bare, tokenFor(bob.id), "marketing_email"), false);
+            const err = await rejection(check(bare, signIdentityToken(Buffer.alloc(32, 7), alice.id), "marketing_email"));
+            assert.equal(err.code, TOKEN_REJECTED);
+            // ... and nothing else: no table, no identity.
+            assert.equal((await rejection(bare.query("SELECT count(*) FROM consent_records"))).code, INSUFFICIENT_PRIVILEGE);
         } finally {
             await bare.end();
+        }
+    });
+
+    it("a caller's search_path cannot redirect it: look-alike tables, functions and types placed first change nothing", async function () {
+        // Application roles cannot create objects anywhere (0008); here the admin plays a role that could, to show
+        // that the function resolves every name in pg_catalog and public regardless of the caller's path.
+        const evilSecret = Buffer.alloc(32, 9);
+        await admin.query("CREATE SCHEMA evil");
+        try {
+            await admin.query(`CREATE TABLE evil.consent_records (id bigint, user_id uuid, purpose text, granted boolean);
+                               INSERT INTO evil.consent_records VALUES (1, '${bob.id}', 'marketing_email', true);
+                               CREATE TABLE evil.app_identity_token_key (LIKE public.app_identity_token_key);
+                               CREATE TABLE evil.users (id uuid, last_activity_at timestamptz);
+                               CREATE FUNCTION evil.sha256(bytea) RETURNS bytea LANGUAGE sql AS 'SELECT ''\\x00''::bytea';
+                               CREATE FUNCTION evil.decode(text, text) RETURNS bytea LANGUAGE sql AS 'SELECT ''\\x00''::bytea';
+                               CREATE DOMAIN evil.uuid AS text CHECK (false);
+                               CREATE DOMAIN evil.text AS text CHECK (false);`);
+            await admin.query("INSERT INTO evil.app_identity_token_key SELECT * FROM public.app_identity_token_key");
+            await admin.query("UPDATE evil.app_identity_token_key SET inner_pad = p.inner_pad, outer_pad = p.outer_pad FROM app_identity_key_pads($1) p", [evilSecret]);
+            await admin.query("GRANT USAGE ON SCHEMA evil TO PUBLIC; GRANT SELECT ON ALL TABLES IN SCHEMA evil TO PUBLIC");
+            const client = await connect(await db.loginUrl("pii_read"));
+            try {
+                await client.query("SET search_path = evil, pg_catalog, public");
+                assert.equal(await check(client, tokenFor(bob.id), "marketing_email"), false, "bob never granted marketing: the look-alike row is not read");
+                assert.equal(await check(client, tokenFor(alice.id), "marketing_email"), true);
+                const err = await rejection(check(client, signIdentityToken(evilSecret, bob.id), "marketing_email"));
+                assert.equal(err.code, TOKEN_REJECTED, "a token signed with the look-alike key table's key");
+            } finally {
+                await client.end();
+            }
+        } finally {
+            await admin.query("DROP SCHEMA evil CASCADE");
         }
     });
 
@@ -193,5 +233,24 @@ describe("db: the consent check in one round trip (0022, lib/db checkConsent)", 
         assert.equal(await recent(), false, "read-only: nothing written");
         assert.equal(await checkConsent(pool, tokenFor(carol.id), "analytics"), false);
         assert.equal(await recent(), true);
+    });
+    // Last: it rotates the database's token key.
+    it("during a rotation's grace window, tokens of the current and the previous key both answer; after it, only the current key's", async function () {
+        const nextSecret = Buffer.alloc(48, 5);
+        await admin.query("SELECT app_identity_key_add('consent-check-next', $1)", [nextSecret]);
+        // Added, not yet current (setSecret): both verify.
+        assert.equal(await checkConsent(pool, signIdentityToken(nextSecret, alice.id), "marketing_email"), true);
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "marketing_email"), true);
+        await admin.query("SELECT app_identity_key_finish('consent-check-next', interval '2 hours')");
+        // Current (finishSecret): the previous key still answers until its retirement.
+        assert.equal(await checkConsent(pool, signIdentityToken(nextSecret, alice.id), "marketing_email"), true);
+        assert.equal(await checkConsent(pool, tokenFor(alice.id), "marketing_email"), true);
+        assert.equal(await checkConsent(pool, tokenFor(bob.id), "marketing_email"), false);
+        // The grace window ends: the previous key's tokens are refused, by the check and by app_begin_identity alike.
+        await admin.query("UPDATE app_identity_token_key SET retire_at = clock_timestamp() - interval '1 second' WHERE NOT is_current");
+        const err = await rejection(checkConsent(pool, tokenFor(alice.id), "marketing_email"));
+        assert.equal(err.code, TOKEN_REJECTED);
+        assert.equal((await rejection(reader.query("SELECT app_begin_identity($1)", [tokenFor(alice.id)]))).code, TOKEN_REJECTED);
+        assert.equal(await checkConsent(pool, signIdentityToken(nextSecret, alice.id), "marketing_email"), true);
     });
 });
