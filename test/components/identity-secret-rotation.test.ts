@@ -126,6 +126,21 @@ describe("IdentitySecretRotation (created by Api): least privilege and rotation 
         assert.ok(!isAllowed(policy, "logs:PutLogEvents", "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/other:log-stream:x"));
     });
 
+    it("the first SecretVersion ignores later values and stages: a `pulumi up` after a rotation cannot move AWSCURRENT back", async function () {
+        // The mocks record no resource options; a transformation on the Api sees every child's, as the engine would get them.
+        const versions: { name: string; opts: pulumi.CustomResourceOptions }[] = [];
+        await runUnderMocks(() => {
+            new Api("api", args(), {
+                transformations: [(r) => {
+                    if (r.type === "aws:secretsmanager/secretVersion:SecretVersion") versions.push({ name: r.name, opts: r.opts as pulumi.CustomResourceOptions });
+                    return undefined;
+                }],
+            });
+        });
+        assert.equal(versions.length, 1, "one SecretVersion: the first value");
+        assert.deepEqual([...(versions[0].opts.ignoreChanges ?? [])].sort(), ["secretString", "versionStages"]);
+    });
+
     it("refuses a grace shorter than token lifetime + re-read + skew, and a rotation period outside 1-90 days", async function () {
         await assert.rejects(runUnderMocks(async () => new Api("api", args({ graceMinutes: 30 }))), /graceMinutes: 30 must be an integer from 80/);
         await assert.rejects(runUnderMocks(async () => new Api("api", args({ rotationDays: 0 }))), /rotationDays: 0 must be an integer from 1 to 90/);

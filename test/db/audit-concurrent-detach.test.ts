@@ -141,4 +141,68 @@ describe("db: audit trail guard against DETACH PARTITION CONCURRENTLY (0023)", f
             assert.equal((await rejection(owner.query(sql))).code, INSUFFICIENT_PRIVILEGE, sql);
         }
     });
+    // Last: it leaves months half detached. Only a superuser can get there (the owner cannot switch 0023 off, above):
+    // DETACH ... CONCURRENTLY with the guard disabled, interrupted after its first transaction committed.
+    it("a month left half detached by an interrupted concurrent detach: FINALIZE only past retention; a superuser can re-attach", async function () {
+        const admin = await connect(db.url);
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        const pending = async (name: string) =>
+            (await admin.query("SELECT bool_or(inhdetachpending) AS p FROM pg_inherits WHERE inhparent = 'audit_log'::regclass AND inhrelid = $1::regclass", [name])).rows[0].p as boolean | null;
+        async function leaveHalfDetached(name: string): Promise<void> {
+            const holder = await connect(db.url);
+            const detacher = await ownerSession();
+            try {
+                await admin.query("ALTER EVENT TRIGGER appi_audit_concurrent_detach_guard DISABLE");
+                // An older snapshot that reads the trail: the detach's second transaction waits for it.
+                await holder.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+                await holder.query("SELECT count(*) FROM audit_log");
+                const pid = (await detacher.query("SELECT pg_backend_pid() AS p")).rows[0].p;
+                const detach = detacher.query(`ALTER TABLE audit_log DETACH PARTITION ${name} CONCURRENTLY`).then(() => undefined, (err: Error & { code?: string }) => err);
+                for (let waited = 0; !(await pending(name)) && waited < 10_000; waited += 50) await sleep(50);
+                assert.equal(await pending(name), true, `${name}: the first transaction of the detach committed`);
+                await admin.query("SELECT pg_cancel_backend($1)", [pid]);
+                const err = await detach;
+                assert.equal(err?.code, "57014", `the detach was interrupted: ${err?.message}`);
+            } finally {
+                await holder.query("ROLLBACK");
+                await admin.query("ALTER EVENT TRIGGER appi_audit_concurrent_detach_guard ENABLE");
+                await Promise.all([holder.end(), detacher.end()]);
+            }
+            assert.equal(await pending(name), true, `${name} is left pending detach`);
+        }
+        try {
+            // A month past retention: the owner may finish the detach (as the retention function would drop it).
+            const old = await owner.query("SELECT to_char((now() AT TIME ZONE 'UTC') - interval '9 years', 'YYYY\"m\"MM') AS suffix, date_trunc('month', now() - interval '9 years') AS from_, date_trunc('month', now() - interval '9 years') + interval '1 month' AS to_");
+            const expired = `audit_log_${old.rows[0].suffix}`;
+            await owner.query(`CREATE TABLE ${expired} PARTITION OF audit_log FOR VALUES FROM ('${old.rows[0].from_.toISOString()}') TO ('${old.rows[0].to_.toISOString()}')`);
+            await leaveHalfDetached(expired);
+            await owner.query(`ALTER TABLE audit_log DETACH PARTITION ${expired} FINALIZE`);
+            assert.equal(await pending(expired), null, `${expired} finished detaching`);
+            await owner.query(`DROP TABLE ${expired}`);
+
+            // This month, within retention: FINALIZE is refused and the month stays where it was.
+            await owner.query("INSERT INTO audit_log (user_id, table_name, operation, db_role) VALUES (gen_random_uuid(), 'users', 'UPDATE', 'test')");
+            const rowsBefore = (await admin.query(`SELECT count(*)::int AS n FROM ${month}`)).rows[0].n as number;
+            await leaveHalfDetached(month);
+            const err = await rejection(owner.query(`ALTER TABLE audit_log DETACH PARTITION ${month} FINALIZE`));
+            assert.equal(err.code, INSUFFICIENT_PRIVILEGE, err.message);
+            assert.match(err.message, /within its retention and may not be detached/);
+            assert.equal(await pending(month), true, "still pending, not detached");
+
+            // The repair (db/README.md): a superuser, in one transaction, finishes the detach and attaches the month again.
+            const bounds = await admin.query("SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AS from_, date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month' AS to_");
+            await admin.query("BEGIN");
+            await admin.query("ALTER EVENT TRIGGER appi_audit_month_guard DISABLE");
+            await admin.query(`ALTER TABLE audit_log DETACH PARTITION ${month} FINALIZE`);
+            await admin.query(`ALTER TABLE audit_log ATTACH PARTITION ${month} FOR VALUES FROM ('${bounds.rows[0].from_.toISOString().replace("Z", "")}') TO ('${bounds.rows[0].to_.toISOString().replace("Z", "")}')`);
+            await admin.query("ALTER EVENT TRIGGER appi_audit_month_guard ENABLE");
+            await admin.query("COMMIT");
+            await stillAttached();
+            assert.equal((await admin.query(`SELECT count(*)::int AS n FROM ${month}`)).rows[0].n, rowsBefore, "no audit row lost");
+            assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_event_trigger WHERE evtname LIKE 'appi_audit%' AND evtenabled = 'D'")).rows[0].n, 0, "every guard enabled again");
+        } finally {
+            await admin.query("ROLLBACK").catch(() => undefined);
+            await admin.end();
+        }
+    });
 });

@@ -12,6 +12,13 @@ import { TEST_IDENTITY_SECRET } from "./identity";
 
 let serverUrlPromise: Promise<string> | undefined;
 let embedded: EmbeddedServer | undefined;
+let embeddedSettings: Record<string, string> = {};
+
+/** Settings of the embedded server this process starts (before its first use; the benchmarks size its buffers). */
+export function setTestServerSettings(settings: Record<string, string>): void {
+    if (embedded || serverUrlPromise) throw new Error("setTestServerSettings: the test server is already running");
+    embeddedSettings = { ...settings };
+}
 const liveDatabases = new Set<{ drop(): Promise<void> }>();
 
 /** Server URL for tests: DATABASE_URL if set, else one embedded PostgreSQL 16 per mocha process (temp data dir, free port picked at runtime, stopped at process exit). */
@@ -19,7 +26,7 @@ export async function testServerUrl(): Promise<string> {
     if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
     serverUrlPromise ??= (async () => {
         const dataDir = mkdtempSync(path.join(tmpdir(), "appi-test-pg16-"));
-        embedded = await startEmbeddedPostgres({ dataDir, persistent: false });
+        embedded = await startEmbeddedPostgres({ dataDir, persistent: false, settings: embeddedSettings });
         // A killed mocha cannot run async hooks: at least stop the server and remove its files.
         process.once("exit", () => {
             embedded?.killSync();
