@@ -113,15 +113,16 @@ describe("db: identity secret rotation (0021) and the identity_rotator login", f
         const version = randomUUID();
         const key = randomBytes(32);
         await add(version, key);
-        const cases: Array<[string, Promise<unknown>, RegExp]> = [
-            ["same version, another key", add(version, randomBytes(32)), /already holds another key/],
-            ["an accepted key under another version", add(randomUUID(), TEST_IDENTITY_SECRET), /already accepted under another version/],
-            ["a key too short", add(randomUUID(), randomBytes(16)), /32 to 64 bytes/],
-            ["finish an unknown version", finish(randomUUID()), /is not accepted: add it first/],
-            ["a grace shorter than token lifetime + re-read + skew", finish(version, "30 minutes"), /grace must be 80 minutes to 7 days/],
+        // One at a time: a pg client runs one query at a time (several at once is deprecated in pg 9).
+        const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+            ["same version, another key", () => add(version, randomBytes(32)), /already holds another key/],
+            ["an accepted key under another version", () => add(randomUUID(), TEST_IDENTITY_SECRET), /already accepted under another version/],
+            ["a key too short", () => add(randomUUID(), randomBytes(16)), /32 to 64 bytes/],
+            ["finish an unknown version", () => finish(randomUUID()), /is not accepted: add it first/],
+            ["a grace shorter than token lifetime + re-read + skew", () => finish(version, "30 minutes"), /grace must be 80 minutes to 7 days/],
         ];
         for (const [label, attempt, message] of cases) {
-            const err = await rejection(attempt);
+            const err = await rejection(attempt());
             assert.match(err.message, message, label);
             assert.doesNotMatch(err.message, new RegExp(key.toString("hex").slice(0, 16)), label);
         }
