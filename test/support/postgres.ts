@@ -13,13 +13,13 @@ import { TEST_IDENTITY_SECRET } from "./identity";
 let serverUrlPromise: Promise<string> | undefined;
 let embedded: EmbeddedServer | undefined;
 let embeddedSettings: Record<string, string> = {};
+const liveDatabases = new Set<{ drop(): Promise<void> }>();
 
 /** Settings of the embedded server this process starts (before its first use; the benchmarks size its buffers). */
 export function setTestServerSettings(settings: Record<string, string>): void {
     if (embedded || serverUrlPromise) throw new Error("setTestServerSettings: the test server is already running");
     embeddedSettings = { ...settings };
 }
-const liveDatabases = new Set<{ drop(): Promise<void> }>();
 
 /** Server URL for tests: DATABASE_URL if set, else one embedded PostgreSQL 16 per mocha process (temp data dir, free port picked at runtime, stopped at process exit). */
 export async function testServerUrl(): Promise<string> {
