@@ -192,6 +192,25 @@ describe("db: the consent check in one round trip (0022, 0024, lib/db checkConse
         }
     });
 
+    it("a caller's session settings change no answer: custom plans, standard_conforming_strings off, row_security off", async function () {
+        const client = await connect(await db.loginUrl("pii_read"));
+        try {
+            // Custom plans put the parameters into the plan (the casts run before the query, in the exception block).
+            await client.query("SET plan_cache_mode = force_custom_plan");
+            await client.query("SET standard_conforming_strings = off");
+            for (let i = 0; i < 7; i++) {
+                assert.equal(await check(client, tokenFor(alice.id), "marketing_email"), true);
+                assert.equal(await check(client, tokenFor(bob.id), "marketing_email"), false);
+                assert.equal((await rejection(check(client, `v1.${"z".repeat(36)}.1796122391.${"0".repeat(64)}`, "analytics"))).code, TOKEN_REJECTED);
+            }
+            // row_security off does not lift the owner's forced policies inside the function: the call fails (42501).
+            await client.query("SET row_security = off");
+            assert.equal((await rejection(check(client, tokenFor(bob.id), "marketing_email"))).code, INSUFFICIENT_PRIVILEGE);
+        } finally {
+            await client.end();
+        }
+    });
+
     it("a caller's search_path cannot redirect it: look-alike tables, functions and types placed first change nothing", async function () {
         // Application roles cannot create objects anywhere (0008); here the admin plays a role that could, to show
         // that the function resolves every name in pg_catalog and public regardless of the caller's path.
