@@ -44,7 +44,7 @@ const tags = config.tags;
 
 // Database users that log in with IAM tokens through the RDS Proxy (created by the migrations).
 // signup_trigger: a pii_signup member that can only create users (migrations/0005).
-const DB_USERS = { api: "api_app", cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job", identityRotator: "identity_rotator" };
+const DB_USERS = { api: "api_app", cognitoTriggers: "signup_trigger", migrator: "migrator", erasureWorker: "erasure_worker", complianceJob: "compliance_job", identityRotator: "identity_rotator", activityRecorder: "activity_recorder" };
 
 // The Cognito triggers are bundled with esbuild on every preview and up, so what ships is what is in the repo.
 const bundles = buildLambdasOnce();
@@ -167,6 +167,7 @@ const identity = new Identity(
         ...appTier,
         vpcEndpointSecurityGroupId: network.endpointSecurityGroupId,
         dbUser: DB_USERS.cognitoTriggers,
+        activityDbUser: DB_USERS.activityRecorder,
         piiKeyArn: keys.piiKeyArn,
         piiSecondLayerKeyArn: keys.piiSecondLayerKeyArn,
         logsKeyArn: keys.logsKeyArn,
@@ -174,6 +175,7 @@ const identity = new Identity(
         logRetentionDays: config.logRetentionDays,
         preSignUpCode: lambdaCode("pre-signup"),
         postConfirmationCode: lambdaCode("post-confirmation"),
+        preTokenGenerationCode: lambdaCode("pre-token-generation"),
         tags,
     },
     inJapan,
@@ -280,7 +282,7 @@ const monitoring = new Monitoring(
         topicKeyArn: keys.dataKeyArn,
         database: { dimensionName: database.metricsDimension.name, dimensionValue: database.metricsDimension.value },
         cacheClusterIds: cache.memberClusterIds,
-        functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name],
+        functionNames: [identity.preSignUpFunction.name, identity.postConfirmationFunction.name, identity.preTokenGenerationFunction.name],
         identitySecretRotationFunctionName: api.identitySecretRotation?.functionName,
         apiInstanceId: api.instanceId,
         migrationProjectName: migrations.projectName,

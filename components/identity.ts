@@ -2,6 +2,9 @@
 // database in step with Cognito. The triggers write personal data, so they run in the
 // private app subnets, reach only the RDS Proxy and the VPC endpoints, and may use only
 // the two PII keys and their own database user (APPI Art. 23, security control measures).
+// A third trigger, PreTokenGeneration, records the user's activity each time Cognito issues
+// tokens (sign-in and every refresh), so inactivity-based erasure never erases an active user
+// (migrations/0025); it has its own database user, which can do nothing else, and no key.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
@@ -28,8 +31,10 @@ export interface IdentityArgs extends AppTierDatabaseAccess {
     vpcCidrBlock?: pulumi.Input<string>;
 
     dbPort?: number;
-    /** Database user the triggers log in as through IAM auth (`signup_trigger`: a `pii_signup` member that can only create users). */
+    /** Database user the sign-up triggers log in as through IAM auth (`signup_trigger`: a `pii_signup` member that can only create users). */
     dbUser: pulumi.Input<string>;
+    /** Database user the PreTokenGeneration trigger logs in as (`activity_recorder`: may only record a user's activity, 0025). */
+    activityDbUser: pulumi.Input<string>;
 
     /** PII application key (level 2 and the outer layer of level 3). */
     piiKeyArn: pulumi.Input<string>;
@@ -51,6 +56,8 @@ export interface IdentityArgs extends AppTierDatabaseAccess {
     /** Bundled handlers (`index.handler`), e.g. `new pulumi.asset.FileArchive("lambdas/dist/pre-signup")`. */
     preSignUpCode: pulumi.asset.Archive;
     postConfirmationCode: pulumi.asset.Archive;
+    /** The PreTokenGeneration handler (lambdas/pre-token-generation): records activity at every token issuance. */
+    preTokenGenerationCode: pulumi.asset.Archive;
     /**
      * Give PreSignUp the database and the PII keys too (default false: it only validates the
      * sign-up and writes nothing, so it gets neither; PostConfirmation always has both).
@@ -74,6 +81,7 @@ export class Identity extends pulumi.ComponentResource {
     readonly userPoolClient: aws.cognito.UserPoolClient;
     readonly preSignUpFunction: aws.lambda.Function;
     readonly postConfirmationFunction: aws.lambda.Function;
+    readonly preTokenGenerationFunction: aws.lambda.Function;
     readonly securityGroup: aws.ec2.SecurityGroup;
 
     readonly userPoolId: pulumi.Output<string>;
@@ -82,6 +90,7 @@ export class Identity extends pulumi.ComponentResource {
     readonly securityGroupId: pulumi.Output<string>;
     readonly preSignUpRoleArn: pulumi.Output<string>;
     readonly postConfirmationRoleArn: pulumi.Output<string>;
+    readonly preTokenGenerationRoleArn: pulumi.Output<string>;
     readonly logGroupNames: pulumi.Output<string>[];
 
     constructor(name: string, args: IdentityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -141,10 +150,22 @@ export class Identity extends pulumi.ComponentResource {
         }));
         const previousKeyArns = pulumi.all([args.piiPreviousKeyArns ?? [], args.piiSecondLayerPreviousKeyArns ?? []]).apply(([a, b]) => [...a, ...b]);
 
-        const trigger = (kind: "pre-signup" | "post-confirmation", code: pulumi.asset.Archive, dataAccess: boolean) => {
+        const activityEnvironment = {
+            DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
+            DB_PORT: String(dbPort),
+            DB_NAME: args.dbName,
+            DB_USER: args.activityDbUser,
+            NODE_OPTIONS: "--enable-source-maps",
+        };
+        const codeArgument = { "pre-signup": "preSignUpCode", "post-confirmation": "postConfirmationCode", "pre-token-generation": "preTokenGenerationCode" } as const;
+
+        // access: "signup" = the sign-up database user and the two PII keys (generate data keys only);
+        // "activity" = the activity database user, no key; "none" = neither.
+        const trigger = (kind: keyof typeof codeArgument, code: pulumi.asset.Archive, access: "none" | "signup" | "activity") => {
             if (!(code instanceof pulumi.asset.Archive)) {
-                throw new Error(`${kind === "pre-signup" ? "preSignUpCode" : "postConfirmationCode"}: expected a pulumi.asset.Archive of the bundled handler`);
+                throw new Error(`${codeArgument[kind]}: expected a pulumi.asset.Archive of the bundled handler`);
             }
+            const dataAccess = access === "signup";
             const functionName = `${args.namePrefix}-${kind}`;
             const logGroup = encryptedLogGroup(`${name}-${kind}-logs`, `/aws/lambda/${functionName}`, args.logsKeyArn, retentionInDays, tags, this);
 
@@ -156,7 +177,9 @@ export class Identity extends pulumi.ComponentResource {
                 tags,
             }, { parent: this });
 
-            const policy = pulumi.all([proxy, logGroup.arn, args.piiKeyArn, args.piiSecondLayerKeyArn, dbConnectArn(args.dbProxyArn, args.dbUser), args.privateSubnetIds, this.securityGroup.id, previousKeyArns])
+            // Each trigger may connect as its own database user only.
+            const ownConnectArn = dbConnectArn(args.dbProxyArn, access === "activity" ? args.activityDbUser : args.dbUser);
+            const policy = pulumi.all([proxy, logGroup.arn, args.piiKeyArn, args.piiSecondLayerKeyArn, ownConnectArn, args.privateSubnetIds, this.securityGroup.id, previousKeyArns])
                 .apply(([p, logGroupArn, piiKeyArn, piiL3KeyArn, connectArn, subnetIds, sgId, previousKeys]) => {
                     const dataStatements = [
                         {
@@ -188,6 +211,7 @@ export class Identity extends pulumi.ComponentResource {
                                 Resource: `${logGroupArn}:*`,
                             },
                             ...(dataAccess ? dataStatements : []),
+                            ...(access === "activity" ? [{ Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn }] : []),
                         ],
                     });
                 });
@@ -203,7 +227,7 @@ export class Identity extends pulumi.ComponentResource {
                 role: role.arn,
                 timeout: COGNITO_TRIGGER_TIMEOUT_SECONDS,
                 memorySize,
-                environment: { variables: dataAccess ? dataEnvironment : { NODE_OPTIONS: "--enable-source-maps" } },
+                environment: { variables: dataAccess ? dataEnvironment : access === "activity" ? activityEnvironment : { NODE_OPTIONS: "--enable-source-maps" } },
                 kmsKeyArn: args.lambdaEnvironmentKeyArn,
                 vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
                 loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
@@ -213,10 +237,12 @@ export class Identity extends pulumi.ComponentResource {
         };
 
         // Functions first, then the pool that names them, then the permissions that name the pool: no cycle.
-        const preSignUp = trigger("pre-signup", args.preSignUpCode, args.preSignUpDataAccess ?? false);
-        const postConfirmation = trigger("post-confirmation", args.postConfirmationCode, true);
+        const preSignUp = trigger("pre-signup", args.preSignUpCode, args.preSignUpDataAccess ? "signup" : "none");
+        const postConfirmation = trigger("post-confirmation", args.postConfirmationCode, "signup");
+        const preTokenGeneration = trigger("pre-token-generation", args.preTokenGenerationCode, "activity");
         this.preSignUpFunction = preSignUp.fn;
         this.postConfirmationFunction = postConfirmation.fn;
+        this.preTokenGenerationFunction = preTokenGeneration.fn;
 
         this.userPool = new aws.cognito.UserPool(`${name}-users`, {
             name: `${args.namePrefix}-users`,
@@ -252,11 +278,12 @@ export class Identity extends pulumi.ComponentResource {
             softwareTokenMfaConfiguration: { enabled: true },
             userPoolAddOns: { advancedSecurityMode: "ENFORCED" },
             deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
-            lambdaConfig: { preSignUp: preSignUp.fn.arn, postConfirmation: postConfirmation.fn.arn },
+            // PreTokenGeneration (V1 event): sign-in, new password, device and every refresh token use.
+            lambdaConfig: { preSignUp: preSignUp.fn.arn, postConfirmation: postConfirmation.fn.arn, preTokenGeneration: preTokenGeneration.fn.arn },
             tags,
         }, { parent: this });
 
-        for (const [kind, fn] of [["pre-signup", preSignUp.fn], ["post-confirmation", postConfirmation.fn]] as const) {
+        for (const [kind, fn] of [["pre-signup", preSignUp.fn], ["post-confirmation", postConfirmation.fn], ["pre-token-generation", preTokenGeneration.fn]] as const) {
             new aws.lambda.Permission(`${name}-${kind}-invoke`, {
                 function: fn.name,
                 action: "lambda:InvokeFunction",
@@ -290,7 +317,8 @@ export class Identity extends pulumi.ComponentResource {
         this.securityGroupId = this.securityGroup.id;
         this.preSignUpRoleArn = preSignUp.role.arn;
         this.postConfirmationRoleArn = postConfirmation.role.arn;
-        this.logGroupNames = [preSignUp.logGroup.name, postConfirmation.logGroup.name];
+        this.preTokenGenerationRoleArn = preTokenGeneration.role.arn;
+        this.logGroupNames = [preSignUp.logGroup.name, postConfirmation.logGroup.name, preTokenGeneration.logGroup.name];
 
         this.registerOutputs({
             userPoolId: this.userPoolId,
@@ -299,6 +327,7 @@ export class Identity extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             preSignUpRoleArn: this.preSignUpRoleArn,
             postConfirmationRoleArn: this.postConfirmationRoleArn,
+            preTokenGenerationRoleArn: this.preTokenGenerationRoleArn,
         });
     }
 }

@@ -6,7 +6,7 @@ import path from "node:path";
 import { build, BuildOptions } from "esbuild";
 import { CommandSpec, parseCommandLine, printHelp, runCli } from "../policies/runners/cli-support";
 
-export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs", "identity-secret-rotation"] as const;
+export const LAMBDA_NAMES = ["pre-signup", "post-confirmation", "erasure-worker", "compliance-jobs", "identity-secret-rotation", "pre-token-generation"] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
 export const DEFAULT_OUT_DIR = path.resolve(__dirname, "..", "build", "lambdas");

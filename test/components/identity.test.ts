@@ -29,12 +29,14 @@ function baseArgs(overrides: Partial<IdentityArgs> = {}): IdentityArgs {
         dbProxyEndpoint: "appi-test.proxy-abc.ap-northeast-1.rds.amazonaws.com",
         dbName: "pii_db",
         dbUser: "cognito_trigger",
+        activityDbUser: "activity_recorder",
         piiKeyArn: PII_KEY,
         piiSecondLayerKeyArn: PII_L3_KEY,
         logsKeyArn: LOGS_KEY,
         lambdaEnvironmentKeyArn: DATA_KEY,
         preSignUpCode: code(),
         postConfirmationCode: code(),
+        preTokenGenerationCode: code(),
         tags: { Project: "appi-infra" },
         ...overrides,
     };
@@ -52,19 +54,23 @@ describe("Identity component", function () {
         ({ resources } = await runUnderMocks(() => new Identity("identity", baseArgs()), { stack: "prod" }));
     });
 
-    it("wires PreSignUp and PostConfirmation triggers to the two functions", function () {
+    it("wires PreSignUp, PostConfirmation and PreTokenGeneration triggers to the three functions", function () {
         const [pool] = ofType(resources, "aws:cognito/userPool:UserPool");
         const functions = ofType(resources, "aws:lambda/function:Function");
-        assert.equal(functions.length, 2);
+        assert.equal(functions.length, 3);
         const arnOf = (suffix: string) => functions.find((f) => inputs(f).name === `appi-test-${suffix}`)!.state.arn;
-        assert.equal(inputs(pool).lambdaConfig.preSignUp, arnOf("pre-signup"));
-        assert.equal(inputs(pool).lambdaConfig.postConfirmation, arnOf("post-confirmation"));
+        assert.deepEqual(inputs(pool).lambdaConfig, {
+            preSignUp: arnOf("pre-signup"),
+            postConfirmation: arnOf("post-confirmation"),
+            // Sign-in and every refresh of the access token: activity is recorded at each (migrations/0025).
+            preTokenGeneration: arnOf("pre-token-generation"),
+        });
     });
 
     it("lets only this pool invoke each trigger", function () {
         const [pool] = ofType(resources, "aws:cognito/userPool:UserPool");
         const permissions = ofType(resources, "aws:lambda/permission:Permission");
-        assert.deepEqual(permissions.map((p) => inputs(p).function).sort(), ["appi-test-post-confirmation", "appi-test-pre-signup"]);
+        assert.deepEqual(permissions.map((p) => inputs(p).function).sort(), ["appi-test-post-confirmation", "appi-test-pre-signup", "appi-test-pre-token-generation"]);
         for (const p of permissions) {
             assert.equal(inputs(p).principal, "cognito-idp.amazonaws.com");
             assert.equal(inputs(p).sourceArn, pool.state.arn);
@@ -111,6 +117,14 @@ describe("Identity component", function () {
             NODE_OPTIONS: "--enable-source-maps",
         });
         assert.deepEqual(env("appi-test-pre-signup"), { NODE_OPTIONS: "--enable-source-maps" });
+        // The activity trigger: its own database user, and no key at all.
+        assert.deepEqual(env("appi-test-pre-token-generation"), {
+            DB_PROXY_ENDPOINT: "appi-test.proxy-abc.ap-northeast-1.rds.amazonaws.com",
+            DB_PORT: "5432",
+            DB_NAME: "pii_db",
+            DB_USER: "activity_recorder",
+            NODE_OPTIONS: "--enable-source-maps",
+        });
     });
 
     it("lets the triggers' group out only to the proxy port and to the endpoints on 443", function () {
@@ -125,7 +139,7 @@ describe("Identity component", function () {
 
     it("creates each function's log group with the logs key and a year's retention", function () {
         const groups = ofType(resources, "aws:cloudwatch/logGroup:LogGroup").map(inputs);
-        assert.deepEqual(groups.map((g) => g.name).sort(), ["/aws/lambda/appi-test-post-confirmation", "/aws/lambda/appi-test-pre-signup"]);
+        assert.deepEqual(groups.map((g) => g.name).sort(), ["/aws/lambda/appi-test-post-confirmation", "/aws/lambda/appi-test-pre-signup", "/aws/lambda/appi-test-pre-token-generation"]);
         for (const g of groups) {
             assert.equal(g.kmsKeyId, LOGS_KEY);
             assert.ok(g.retentionInDays >= 365);
@@ -138,13 +152,13 @@ describe("Identity component", function () {
     it("grants each role only its own log group, and PostConfirmation only the PII keys and its database user", function () {
         const roles = ofType(resources, "aws:iam/role:Role");
         // The PII keys' policies admit roles named `<prefix>-pii-*`: PreSignUp's role is not one.
-        assert.deepEqual(roles.map((r) => inputs(r).name).sort(), ["appi-test-pii-post-confirmation", "appi-test-pre-signup"]);
+        assert.deepEqual(roles.map((r) => inputs(r).name).sort(), ["appi-test-pii-post-confirmation", "appi-test-pre-signup", "appi-test-pre-token-generation"]);
         for (const role of roles) {
             const trust = JSON.parse(inputs(role).assumeRolePolicy);
             assert.deepEqual(trust.Statement.map((s: any) => s.Principal), [{ Service: "lambda.amazonaws.com" }]);
         }
-        assert.equal(ofType(resources, "aws:iam/rolePolicy:RolePolicy").length, 2);
-        for (const kind of ["pre-signup", "post-confirmation"]) {
+        assert.equal(ofType(resources, "aws:iam/rolePolicy:RolePolicy").length, 3);
+        for (const kind of ["pre-signup", "post-confirmation", "pre-token-generation"]) {
             const doc = policyOf(resources, kind);
             const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
             assert.equal(bySid.WriteOwnLogGroup.Resource, `arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/appi-test-${kind}:*`);
@@ -152,6 +166,15 @@ describe("Identity component", function () {
             for (const s of kmsOrRds) assert.ok(![s.Resource].flat().includes("*"), `${s.Sid} must not be on *`);
             if (kind === "pre-signup") {
                 assert.deepEqual(kmsOrRds, []);
+                continue;
+            }
+            if (kind === "pre-token-generation") {
+                // Its own database user and nothing else: not the sign-up user, no key, not even a data key.
+                assert.deepEqual(kmsOrRds.map((s: any) => [s.Sid, s.Action, s.Resource]), [
+                    ["ConnectThroughProxyAsOwnUser", "rds-db:connect", "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0123456789abcdef0/activity_recorder"],
+                ]);
+                assert.equal(isAllowed(doc, "rds-db:connect", "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0123456789abcdef0/cognito_trigger"), false);
+                for (const key of [PII_KEY, PII_L3_KEY, DATA_KEY]) assert.equal(isAllowed(doc, "kms:GenerateDataKey", key, { "kms:EncryptionContext:table": "users" }), false);
                 continue;
             }
             assert.deepEqual(bySid.PiiKeysOnly.Resource, [PII_KEY, PII_L3_KEY]);

@@ -151,6 +151,69 @@ describe("IAM login users (0004)", function () {
         assert.equal(iam.rows[0].iam, true);
     });
 
+    it("activity_recorder (0025), the token-issuance trigger's login: records a user's activity, at most once a minute, and can do nothing else", async function () {
+        const role = await admin.query(
+            `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
+                    (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam')) AS groups,
+                    (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns,
+                    (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+                      WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND p.proname LIKE 'app\\_%') AS app_functions,
+                    (SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+                      AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS tables
+               FROM pg_roles r WHERE r.rolname = 'activity_recorder'`,
+        );
+        assert.deepEqual(role.rows, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0, app_functions: ["app_record_activity"] }]);
+        const settings = await admin.query(
+            "SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = 'activity_recorder' AND d.datname = current_database() ORDER BY 1",
+        );
+        assert.deepEqual(settings.rows.map((r) => r.setting), ["idle_in_transaction_session_timeout=5s", "lock_timeout=1s", "statement_timeout=2s"]);
+        // Only this login (and the owner) may call it: not the application's roles, not the sign-up path.
+        const callers = await admin.query(
+            "SELECT array_agg(r.rolname::text ORDER BY r.rolname) AS callers FROM pg_roles r WHERE r.rolname IN ('pii_read', 'pii_write', 'pii_audit', 'pii_signup', 'identity_rotator', 'api_app', 'signup_trigger', 'activity_recorder') AND has_function_privilege(r.oid, 'app_record_activity(uuid)', 'EXECUTE')",
+        );
+        assert.deepEqual(callers.rows[0].callers, ["activity_recorder"]);
+
+        const alice = randomUUID();
+        const bob = randomUUID();
+        for (const id of [alice, bob]) {
+            await admin.query("INSERT INTO users (id, email, last_activity_at) VALUES ($1, $2, now() - interval '2 years')", [id, `${id}@example.com`]);
+        }
+        const activity = async () =>
+            Object.fromEntries((await admin.query("SELECT id, last_activity_at > now() - interval '1 minute' AS fresh, last_activity_at FROM users WHERE id = ANY($1)", [[alice, bob]])).rows.map((r) => [r.id, r]));
+        const recorder = new pg.Client({ connectionString: db.url });
+        await recorder.connect();
+        try {
+            // As it logs in through the proxy (session_user activity_recorder).
+            await recorder.query("SET SESSION AUTHORIZATION activity_recorder");
+            await recorder.query("SELECT app_record_activity($1)", [alice]);
+            let now = await activity();
+            assert.equal(now[alice].fresh, true, "alice's activity is recorded");
+            assert.equal(now[bob].fresh, false, "bob's is not touched");
+            // At most once a minute: a second call within the minute writes nothing (same timestamp, no second audit row).
+            const first = now[alice].last_activity_at.getTime();
+            await recorder.query("SELECT app_record_activity($1)", [alice]);
+            now = await activity();
+            assert.equal(now[alice].last_activity_at.getTime(), first);
+            const audit = await admin.query("SELECT count(*)::int AS n, array_agg(DISTINCT db_role) AS roles FROM audit_log WHERE table_name = 'users' AND operation = 'UPDATE' AND row_id = $1", [alice]);
+            assert.deepEqual(audit.rows[0], { n: 1, roles: ["activity_recorder"] }, "the touch is audited, naming the login");
+            // An unknown user: nothing happens, nothing is revealed. No user id: a clear error.
+            await recorder.query("SELECT app_record_activity($1)", [randomUUID()]);
+            assert.equal((await recorder.query("SELECT app_record_activity(NULL)").catch((e) => e)).code, "22004");
+            // Nothing else: no table, no identity, no other group, no moving a date by hand.
+            for (const sql of ["SELECT count(*) FROM users", "UPDATE users SET last_activity_at = now() + interval '1 year'", `SELECT app_begin_identity('${tokenFor(bob)}')`,
+                `SELECT app_check_consent('${tokenFor(bob)}', 'analytics')`, "SELECT * FROM consent_records", "SET ROLE appi_owner", "SET ROLE pii_write"]) {
+                const err = await recorder.query(sql).catch((e) => e);
+                assert.equal(err.code, "42501", sql);
+            }
+            // search_path is the function's own: a look-alike users table first on the caller's path changes nothing.
+            await recorder.query("SET search_path = pg_temp, public");
+            await recorder.query("SELECT app_record_activity($1)", [bob]);
+            assert.equal((await activity())[bob].fresh, true);
+        } finally {
+            await recorder.end();
+        }
+    });
+
     it("grants rds_iam to both users where RDS defines it, and is safe to run again", async function () {
         // rds_iam is RDS's role; create a stand-in (cluster-wide and harmless) and re-run the migration body.
         await admin.query("DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");

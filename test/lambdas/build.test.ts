@@ -32,6 +32,7 @@ describe("lambdas/build (esbuild bundles)", function () {
                 ["erasure-worker", path.join("erasure-worker", "index.js")],
                 ["compliance-jobs", path.join("compliance-jobs", "index.js")],
                 ["identity-secret-rotation", path.join("identity-secret-rotation", "index.js")],
+                ["pre-token-generation", path.join("pre-token-generation", "index.js")],
             ],
         );
         for (const b of bundles) assert.equal(b.bytes, readFileSync(b.path).length);
@@ -58,6 +59,10 @@ describe("lambdas/build (esbuild bundles)", function () {
         assert.match(rotation, /app_identity_key_add/);
         assert.match(rotation, /app_identity_key_finish/);
         assert.doesNotMatch(rotation, /@aws-crypto|encryption-sdk|client-kms/);
+        // The token-issuance trigger records activity and nothing else: no crypto, no KMS, no SQL but its one call.
+        const activity = readFileSync(bundles[5].path, "utf8");
+        assert.match(activity, /SELECT app_record_activity\(\$1\)/);
+        assert.doesNotMatch(activity, /@aws-crypto|encryption-sdk|client-kms|INSERT INTO|signup_create_user/);
         assert.ok(bundles[4].bytes < 1024 * 1024, `identity-secret-rotation bundle ${bundles[4].bytes} B < 1 MB`);
     });
 

@@ -207,7 +207,7 @@ describe("Pulumi program (planned under mocks)", function () {
                 const app = new Set(plan().subnetIdsOfTier("app"));
                 const all = plan().ofType("aws:lambda/function:Function");
                 const functions = all.filter((fn) => !/(erasure-worker|-compliance-jobs|-identity-secret-rotation)$/.test(String(fn.state.name)));
-                assert.equal(functions.length, 2);
+                assert.equal(functions.length, 3);
                 const worker = all.find((fn) => String(fn.state.name).endsWith("erasure-worker"))!;
                 assert.ok(((worker.state.vpcConfig as any).subnetIds as string[]).every((id) => app.has(id)), "the erasure worker runs in the app tier");
                 const rotation = all.find((fn) => String(fn.state.name).endsWith("-identity-secret-rotation"))!;
@@ -222,6 +222,8 @@ describe("Pulumi program (planned under mocks)", function () {
                 const arnOf = (suffix: string) => functions.find((f) => String(f.state.name).endsWith(suffix))!.state.arn;
                 assert.equal(triggers.preSignUp, arnOf("pre-signup"));
                 assert.equal(triggers.postConfirmation, arnOf("post-confirmation"));
+                // Every token issuance (sign-in, refresh) records the user's activity (migrations/0025).
+                assert.equal(triggers.preTokenGeneration, arnOf("pre-token-generation"));
                 // Consent reaches PostConfirmation through attributes the pool defines (ClientMetadata is not kept).
                 const schema = (plan().one("aws:cognito/userPool:UserPool").state.schemas as any[]).map((attr) => attr.name);
                 assert.deepEqual(schema.sort(), ["consents", "notice_version"]);
