@@ -43,7 +43,7 @@ export function formatRows(rows: BenchRow[]): string {
     const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
     const lines = rows.map((r) => {
         const ratio = r.value / r.reference;
-        const goal = r.goalRatio === undefined ? (ratio <= 1 ? "within target" : "OVER target") : ratio <= r.goalRatio ? `goal ≤${r.goalRatio}x met` : `goal ≤${r.goalRatio}x MISSED`;
+        const goal = r.informational ? "informational" : r.goalRatio === undefined ? (ratio <= 1 ? "within target" : "OVER target") : ratio <= r.goalRatio ? `goal ≤${r.goalRatio}x met` : `goal ≤${r.goalRatio}x MISSED`;
         return [r.name, `${fmt(r.value)} ${r.unit}`, `${r.referenceLabel}: ${fmt(r.reference)} ${r.unit}`, `${ratio.toFixed(3)}x`, goal];
     });
     const header = ["figure", "measured", "reference", "ratio", "verdict"];

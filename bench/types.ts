@@ -11,6 +11,8 @@ export interface BenchRow {
     reference: number;
     /** The goal for value / reference, e.g. 3 for "within 3x"; absent when the reference is itself the goal. */
     goalRatio?: number;
+    /** A figure shown for comparison only: it has no goal, so no verdict (e.g. an older way of doing the same). */
+    informational?: true;
 }
 
 export interface BenchOptions {

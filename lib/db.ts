@@ -204,9 +204,10 @@ export async function withUserTransaction<T>(
 
 /**
  * Whether the user of a signed identity token has consented to purpose (the newest record decides; a user
- * who never answered has not), in one round trip: app_check_consent() (migrations/0024) verifies the token
- * inside the database and reads the newest consent record of the user its signature vouches for, and is
- * its own transaction; it sets no session identity, so a caller's transaction keeps its own.
+ * who never answered has not), in one round trip: app_check_consent() (migrations/0026) verifies the token
+ * inside the database and reads the newest consent record of the user its signature vouches for, as of the
+ * start of this statement. It writes nothing (activity is recorded where Cognito issues tokens, 0025) and sets
+ * no session identity, so a caller's transaction keeps its own, read-only ones included.
  * A rejected token fails with SQLSTATE 28000, never echoing the token.
  */
 export async function checkConsent(db: pg.Pool | pg.PoolClient, token: string, purpose: string): Promise<boolean> {
