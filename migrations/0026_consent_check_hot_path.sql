@@ -98,7 +98,8 @@ BEGIN
                 ORDER BY c.id DESC LIMIT 1)
         INTO accepted, answer
         FROM (SELECT p_token AS token OFFSET 0) x, public.app_identity_token_key t
-        WHERE t.is_current
+        -- Nothing longer than a minted token (117 bytes) is hashed.
+        WHERE t.is_current AND pg_catalog.octet_length(x.token) OPERATOR(pg_catalog.<=) 117
           AND pg_catalog.encode(pg_catalog.sha256(t.outer_pad OPERATOR(pg_catalog.||) pg_catalog.sha256(t.inner_pad OPERATOR(pg_catalog.||)
                   pg_catalog.convert_to(pg_catalog.left(x.token, -65), 'UTF8'))), 'hex') OPERATOR(pg_catalog.=) pg_catalog.right(x.token, 64);
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR datetime_field_overflow THEN

@@ -1,6 +1,7 @@
-// migrations/0022 and 0024: the consent check as the application runs it, one statement (lib/db.ts checkConsent →
+// migrations/0022, 0024 and 0026: the consent check as the application runs it, one statement (lib/db.ts checkConsent →
 // app_check_consent(token, purpose)): the token verified in the database, then the newest consent record of the
-// user the signature vouches for, and nobody else's. The right answers, and the attempts that must give nothing.
+// user the signature vouches for, and nobody else's. The right answers, and the attempts that must give nothing,
+// through the one-query path (a current-key token within its lifetime) and the fallback (everything else).
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import pg from "pg";
@@ -12,7 +13,7 @@ import { connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, See
 
 const TOKEN_REJECTED = "28000";
 
-describe("db: the consent check in one round trip (0022, 0024, lib/db checkConsent)", function () {
+describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db checkConsent)", function () {
     this.timeout(60_000);
     let db: TestDatabase;
     let admin: pg.Client;
@@ -109,6 +110,7 @@ describe("db: the consent check in one round trip (0022, 0024, lib/db checkConse
                 /malformed/,
             ],
             "extra field": [`${valid}.x`, /malformed/],
+            "a megabyte (never hashed)": [`${valid}${"0".repeat(1 << 20)}`, /malformed/],
             // Signed by the real key but not as the minter writes (a minter's bug): the casts fail after the
             // signature matched, and the answer is still a 28000, not the cast's error echoing the field.
             "signed, user id not a UUID": [signedAs(`v1.${"z".repeat(36)}.${expiry}`), /malformed/],
