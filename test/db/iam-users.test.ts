@@ -6,6 +6,22 @@ import { migratedDatabase, TestDatabase } from "../support/postgres";
 import { tokenFor } from "../support/identity";
 import { connect } from "./helpers";
 
+/** What a login may do beyond logging in: powers, groups (rds_iam aside), owned relations, app_* functions, public tables. */
+async function loginPowers(admin: pg.Client, login: string) {
+    const { rows } = await admin.query(
+        `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
+                (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam')) AS groups,
+                (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns,
+                (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+                  WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND p.proname LIKE 'app\\_%') AS app_functions,
+                (SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+                  AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS tables
+           FROM pg_roles r WHERE r.rolname = $1`,
+        [login],
+    );
+    return rows;
+}
+
 describe("IAM login users (0004)", function () {
     let db: TestDatabase;
     let admin: pg.Client;
@@ -109,17 +125,8 @@ describe("IAM login users (0004)", function () {
     });
 
     it("identity_rotator (0021), the rotation Lambda's login: no group, no power, short timeouts; only the rotation functions", async function () {
-        const role = await admin.query(
-            `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
-                    (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam')) AS groups,
-                    (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns,
-                    (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
-                      WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND p.proname LIKE 'app\\_%') AS app_functions,
-                    (SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
-                      AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS tables
-               FROM pg_roles r WHERE r.rolname = 'identity_rotator'`,
-        );
-        assert.deepEqual(role.rows, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0,
+        const role = await loginPowers(admin, "identity_rotator");
+        assert.deepEqual(role, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0,
             app_functions: ["app_identity_key_add", "app_identity_key_check", "app_identity_key_finish"] }]);
         const settings = await admin.query(
             "SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = 'identity_rotator' AND d.datname = current_database() ORDER BY 1",
@@ -152,17 +159,8 @@ describe("IAM login users (0004)", function () {
     });
 
     it("activity_recorder (0025), the token-issuance trigger's login: records a user's activity, at most once a minute, and can do nothing else", async function () {
-        const role = await admin.query(
-            `SELECT r.rolcanlogin, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls AS powers,
-                    (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam')) AS groups,
-                    (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owns,
-                    (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
-                      WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND p.proname LIKE 'app\\_%') AS app_functions,
-                    (SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
-                      AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS tables
-               FROM pg_roles r WHERE r.rolname = 'activity_recorder'`,
-        );
-        assert.deepEqual(role.rows, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0, app_functions: ["app_record_activity"] }]);
+        const role = await loginPowers(admin, "activity_recorder");
+        assert.deepEqual(role, [{ rolcanlogin: true, powers: false, groups: 0, owns: 0, tables: 0, app_functions: ["app_record_activity"] }]);
         const settings = await admin.query(
             "SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = 'activity_recorder' AND d.datname = current_database() ORDER BY 1",
         );
