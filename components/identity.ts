@@ -181,6 +181,7 @@ export class Identity extends pulumi.ComponentResource {
             const ownConnectArn = dbConnectArn(args.dbProxyArn, access === "activity" ? args.activityDbUser : args.dbUser);
             const policy = pulumi.all([proxy, logGroup.arn, args.piiKeyArn, args.piiSecondLayerKeyArn, ownConnectArn, args.privateSubnetIds, this.securityGroup.id, previousKeyArns])
                 .apply(([p, logGroupArn, piiKeyArn, piiL3KeyArn, connectArn, subnetIds, sgId, previousKeys]) => {
+                    const connectStatement = { Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn };
                     const dataStatements = [
                         {
                             // Sign-up only writes PII: a data key per field (the Encryption SDK's encrypt), bound to the
@@ -198,7 +199,7 @@ export class Identity extends pulumi.ComponentResource {
                             Action: ["kms:Decrypt", "kms:ReEncrypt*", "kms:Encrypt"],
                             Resource: [piiKeyArn, piiL3KeyArn, ...previousKeys],
                         },
-                        { Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn },
+                        connectStatement,
                     ];
                     return JSON.stringify({
                         Version: "2012-10-17",
@@ -211,7 +212,7 @@ export class Identity extends pulumi.ComponentResource {
                                 Resource: `${logGroupArn}:*`,
                             },
                             ...(dataAccess ? dataStatements : []),
-                            ...(access === "activity" ? [{ Sid: "ConnectThroughProxyAsOwnUser", Effect: "Allow", Action: "rds-db:connect", Resource: connectArn }] : []),
+                            ...(access === "activity" ? [connectStatement] : []),
                         ],
                     });
                 });
