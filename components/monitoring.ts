@@ -85,7 +85,7 @@ export class Monitoring extends pulumi.ComponentResource {
             );
         });
         (args.functionNames ?? []).forEach((functionName, i) =>
-            specs.push({ key: `lambda-${i + 1}-errors`, description: "Cognito trigger errors (sign-up blocked)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: functionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 60, evaluationPeriods: 1 }),
+            specs.push({ key: `lambda-${i + 1}-errors`, description: "Cognito trigger errors (sign-up, or sign-in and token refresh, blocked)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: functionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 60, evaluationPeriods: 1 }),
         );
         if (args.identitySecretRotationFunctionName) {
             specs.push({ key: "identity-secret-rotation-errors", description: "APP_IDENTITY_SECRET rotation step failed (secret not rotated; see the function's log, rerun with RotateSecret)", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: args.identitySecretRotationFunctionName }, statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0, periodSeconds: 300, evaluationPeriods: 1 });

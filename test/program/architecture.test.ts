@@ -275,6 +275,12 @@ describe("Pulumi program (planned under mocks)", function () {
                 const projects = plan().ofType("aws:codebuild/project:Project").map((p) => p.state.name).sort();
                 assert.deepEqual(failedBuilds, projects);
                 assert.ok(failedBuilds.includes(migrationProject().state.name));
+                // Every Cognito trigger pages on an error: a failing one blocks sign-up, or sign-in and token refresh.
+                const lambdaErrors = new Set(alarms.filter((a) => a.state.metricName === "Errors").map((a) => (a.state.dimensions as any).FunctionName));
+                for (const suffix of ["-pre-signup", "-post-confirmation", "-pre-token-generation"]) {
+                    const fn = plan().ofType("aws:lambda/function:Function").find((f) => String(f.state.name).endsWith(suffix))!;
+                    assert.ok(lambdaErrors.has(fn.state.name), `no error alarm on ${fn.state.name}`);
+                }
             });
 
             it("drills a restore monthly: CodeBuild in the app tier, copies in the isolated subnet group, alarmed per stack", function () {
