@@ -204,9 +204,13 @@ describe("IAM login users (0004)", function () {
                 assert.equal(err.code, "42501", sql);
             }
             // search_path is the function's own: a look-alike users table first on the caller's path changes nothing.
-            await recorder.query("SET search_path = pg_temp, public");
+            await admin.query("CREATE SCHEMA lookalike; CREATE TABLE lookalike.users (LIKE public.users INCLUDING DEFAULTS); GRANT USAGE ON SCHEMA lookalike TO activity_recorder");
+            await admin.query("INSERT INTO lookalike.users (id, email, last_activity_at) VALUES ($1, 'x@example.com', now() - interval '2 years')", [bob]);
+            await recorder.query("SET search_path = lookalike, public");
             await recorder.query("SELECT app_record_activity($1)", [bob]);
-            assert.equal((await activity())[bob].fresh, true);
+            assert.equal((await activity())[bob].fresh, true, "the real row is touched");
+            const decoy = await admin.query("SELECT last_activity_at < now() - interval '1 year' AS old FROM lookalike.users WHERE id = $1", [bob]);
+            assert.equal(decoy.rows[0].old, true, "the look-alike is not");
         } finally {
             await recorder.end();
         }
