@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPLIANCE_NAMESPACE } from "../compliance/metric-names";
-import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, proxyDatabaseEnvironment, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 export const COMPLIANCE_SCHEDULES = {
@@ -122,10 +122,7 @@ export class ComplianceJobs extends pulumi.ComponentResource {
             environment: {
                 variables: {
                     STACK: args.stack,
-                    DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
-                    DB_PORT: String(dbPort),
-                    DB_NAME: args.dbName,
-                    DB_USER: dbUser,
+                    ...proxyDatabaseEnvironment(args, dbPort, dbUser),
                     [args.database.kind === "cluster" ? "DB_CLUSTER_ID" : "DB_INSTANCE_ID"]: args.database.identifier,
                     DB_RESOURCE_ARN: args.database.arn,
                     KEY_IDS: pulumi.all(args.keyArns).apply((arns) => arns.join(",")),

@@ -80,6 +80,11 @@ export interface AppTierDatabaseAccess {
     dbName: pulumi.Input<string>;
 }
 
+/** The environment lib/db.ts reads to log in through the RDS Proxy as dbUser with an IAM token. */
+export function proxyDatabaseEnvironment(access: Pick<AppTierDatabaseAccess, "dbProxyEndpoint" | "dbName">, dbPort: number, dbUser: pulumi.Input<string>) {
+    return { DB_PROXY_ENDPOINT: access.dbProxyEndpoint, DB_PORT: String(dbPort), DB_NAME: access.dbName, DB_USER: dbUser };
+}
+
 /** What differs between the app-tier Lambdas that log in to PostgreSQL through the RDS Proxy. */
 export interface ProxyLambdaSettings {
     functionName: string;
@@ -117,14 +122,8 @@ export function proxyLambdaFunctionArgs(access: AppTierDatabaseAccess, settings:
         memorySize: 256,
         reservedConcurrentExecutions: 1,
         environment: {
-            variables: {
-                DB_PROXY_ENDPOINT: access.dbProxyEndpoint,
-                DB_PORT: String(settings.dbPort),
-                DB_NAME: access.dbName,
-                DB_USER: settings.dbUser,
-                ...settings.variables,
-                NODE_OPTIONS: "--enable-source-maps",
-            },
+            // The function's own variables first: they cannot replace its database login.
+            variables: { ...settings.variables, ...proxyDatabaseEnvironment(access, settings.dbPort, settings.dbUser), NODE_OPTIONS: "--enable-source-maps" },
         },
         kmsKeyArn: settings.environmentKeyArn,
         vpcConfig: { subnetIds: access.privateSubnetIds, securityGroupIds: [settings.securityGroupId] },

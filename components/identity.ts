@@ -8,7 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSENT_ATTRIBUTES } from "../lambdas/shared/signup";
-import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
+import { AppTierDatabaseAccess, dbConnectArn, parseDbProxyArn, proxyDatabaseEnvironment, serviceTrustPolicy, vpcLambdaNetworkStatements } from "./iam";
 import { checkLogRetention, encryptedLogGroup } from "./log-groups";
 
 /** Cognito waits 5 s for a trigger, then retries: a longer Lambda timeout only wastes retries. */
@@ -137,10 +137,7 @@ export class Identity extends pulumi.ComponentResource {
         }
 
         const dataEnvironment = pulumi.all([args.piiPreviousKeyArns ?? [], args.piiSecondLayerPreviousKeyArns ?? []]).apply(([previous, previousL3]) => ({
-            DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
-            DB_PORT: String(dbPort),
-            DB_NAME: args.dbName,
-            DB_USER: args.dbUser,
+            ...proxyDatabaseEnvironment(args, dbPort, args.dbUser),
             PII_KMS_KEY_ARN: args.piiKeyArn,
             PII_L3_KMS_KEY_ARN: args.piiSecondLayerKeyArn,
             // Only after a rotation: earlier key versions, for reading old ciphertext.
@@ -150,18 +147,16 @@ export class Identity extends pulumi.ComponentResource {
         }));
         const previousKeyArns = pulumi.all([args.piiPreviousKeyArns ?? [], args.piiSecondLayerPreviousKeyArns ?? []]).apply(([a, b]) => [...a, ...b]);
 
-        const activityEnvironment = {
-            DB_PROXY_ENDPOINT: args.dbProxyEndpoint,
-            DB_PORT: String(dbPort),
-            DB_NAME: args.dbName,
-            DB_USER: args.activityDbUser,
-            NODE_OPTIONS: "--enable-source-maps",
+        const environments = {
+            none: { NODE_OPTIONS: "--enable-source-maps" },
+            signup: dataEnvironment,
+            activity: { ...proxyDatabaseEnvironment(args, dbPort, args.activityDbUser), NODE_OPTIONS: "--enable-source-maps" },
         };
         const codeArgument = { "pre-signup": "preSignUpCode", "post-confirmation": "postConfirmationCode", "pre-token-generation": "preTokenGenerationCode" } as const;
 
         // access: "signup" = the sign-up database user and the two PII keys (generate data keys only);
         // "activity" = the activity database user, no key; "none" = neither.
-        const trigger = (kind: keyof typeof codeArgument, code: pulumi.asset.Archive, access: "none" | "signup" | "activity") => {
+        const trigger = (kind: keyof typeof codeArgument, code: pulumi.asset.Archive, access: keyof typeof environments) => {
             if (!(code instanceof pulumi.asset.Archive)) {
                 throw new Error(`${codeArgument[kind]}: expected a pulumi.asset.Archive of the bundled handler`);
             }
@@ -228,7 +223,7 @@ export class Identity extends pulumi.ComponentResource {
                 role: role.arn,
                 timeout: COGNITO_TRIGGER_TIMEOUT_SECONDS,
                 memorySize,
-                environment: { variables: dataAccess ? dataEnvironment : access === "activity" ? activityEnvironment : { NODE_OPTIONS: "--enable-source-maps" } },
+                environment: { variables: environments[access] },
                 kmsKeyArn: args.lambdaEnvironmentKeyArn,
                 vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
                 loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
