@@ -3,11 +3,10 @@
 // user the signature vouches for, and nobody else's. The right answers, and the attempts that must give nothing,
 // through the one-query path (a current-key token within its lifetime) and the fallback (everything else).
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import pg from "pg";
 import { signIdentityToken } from "../../lib/crypto";
 import { checkConsent } from "../../lib/db";
-import { TEST_IDENTITY_SECRET, tokenFor } from "../support/identity";
+import { signedWithTestSecret, tokenFor } from "../support/identity";
 import { migratedDatabase, TestDatabase } from "../support/postgres";
 import { connect, grantConsent, INSUFFICIENT_PRIVILEGE, rejection, seedUser, SeededUser } from "./helpers";
 
@@ -95,28 +94,24 @@ describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db chec
         const valid = tokenFor(bob.id);
         const [, , expiry, mac] = valid.split(".");
         const longSigned = `v1.${alice.id}.${Math.floor(Date.now() / 1000) + 7200}`;
-        const signedAs = (message: string) => `${message}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(message).digest("hex")}`;
         const cases: Record<string, [string, RegExp]> = {
             "signed with another secret": [signIdentityToken(Buffer.alloc(32, 1), alice.id), /bad signature/],
             "user id swapped to alice": [`v1.${alice.id}.${expiry}.${mac}`, /bad signature/],
             "expiry extended": [`v1.${bob.id}.${Number(expiry) + 60}.${mac}`, /bad signature/],
             "expired": [tokenFor(alice.id, { now: new Date(Date.now() - 10 * 60_000) }), /expired/],
-            "lifetime over an hour": [`${longSigned}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(longSigned).digest("hex")}`, /lifetime over one hour/],
+            "lifetime over an hour": [signedWithTestSecret(longSigned), /lifetime over one hour/],
             "upper-case user id (never minted)": [
-                (() => {
-                    const signed = `v1.${alice.id.toUpperCase()}.${expiry}`;
-                    return `${signed}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(signed).digest("hex")}`;
-                })(),
+                signedWithTestSecret(`v1.${alice.id.toUpperCase()}.${expiry}`),
                 /malformed/,
             ],
             "extra field": [`${valid}.x`, /malformed/],
             "a megabyte (never hashed)": [`${valid}${"0".repeat(1 << 20)}`, /malformed/],
             // Signed by the real key but not as the minter writes (a minter's bug): the casts fail after the
             // signature matched, and the answer is still a 28000, not the cast's error echoing the field.
-            "signed, user id not a UUID": [signedAs(`v1.${"z".repeat(36)}.${expiry}`), /malformed/],
-            "signed, expiry not a number": [signedAs(`v1.${alice.id}.17x9`), /malformed/],
-            "signed, expiry in the year 33658": [signedAs(`v1.${alice.id}.${"9".repeat(12)}`), /lifetime over one hour/],
-            "signed, expiry past the last timestamp": [signedAs(`v1.${alice.id}.${"9".repeat(18)}`), /malformed/],
+            "signed, user id not a UUID": [signedWithTestSecret(`v1.${"z".repeat(36)}.${expiry}`), /malformed/],
+            "signed, expiry not a number": [signedWithTestSecret(`v1.${alice.id}.17x9`), /malformed/],
+            "signed, expiry in the year 33658": [signedWithTestSecret(`v1.${alice.id}.${"9".repeat(12)}`), /lifetime over one hour/],
+            "signed, expiry past the last timestamp": [signedWithTestSecret(`v1.${alice.id}.${"9".repeat(18)}`), /malformed/],
             "null": [null as unknown as string, /malformed/],
         };
         for (const [label, [token, reason]] of Object.entries(cases)) {
@@ -134,10 +129,7 @@ describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db chec
     });
 
     it("a token's lifetime has exact edges: a second to go and a full hour answer; expired and over an hour are refused", async function () {
-        const signedWith = (expiresAt: number) => {
-            const message = `v1.${alice.id}.${expiresAt}`;
-            return `${message}.${createHmac("sha256", TEST_IDENTITY_SECRET).update(message).digest("hex")}`;
-        };
+        const signedWith = (expiresAt: number) => signedWithTestSecret(`v1.${alice.id}.${expiresAt}`);
         const now = Math.floor(Date.now() / 1000);
         assert.equal(await check(reader, signedWith(now + 2), "marketing_email"), true);
         assert.equal(await check(reader, signedWith(now + 3598), "marketing_email"), true);
@@ -219,7 +211,8 @@ describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db chec
     it("a caller's session settings change no answer: custom plans, standard_conforming_strings off, row_security off", async function () {
         const client = await connect(await db.loginUrl("pii_read"));
         try {
-            // Custom plans put the parameters into the plan (the casts run before the query, in the exception block).
+            // Custom plans put the parameters into the plan as constants; the casts of 0026 sit behind a subquery,
+            // so a garbage user id is not cast while planning, before any signature is checked.
             await client.query("SET plan_cache_mode = force_custom_plan");
             await client.query("SET standard_conforming_strings = off");
             for (let i = 0; i < 7; i++) {
@@ -247,6 +240,9 @@ describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db chec
                                CREATE TABLE evil.users (id uuid, last_activity_at timestamptz);
                                CREATE FUNCTION evil.sha256(bytea) RETURNS bytea LANGUAGE sql AS 'SELECT ''\\x00''::bytea';
                                CREATE FUNCTION evil.decode(text, text) RETURNS bytea LANGUAGE sql AS 'SELECT ''\\x00''::bytea';
+                               CREATE FUNCTION evil.encode(bytea, text) RETURNS text LANGUAGE sql AS 'SELECT ''forged''::text';
+                               CREATE FUNCTION evil.right(text, integer) RETURNS text LANGUAGE sql AS 'SELECT ''forged''::text';
+                               CREATE FUNCTION evil.width_bucket(double precision, double precision, double precision, integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
                                CREATE DOMAIN evil.uuid AS text CHECK (false);
                                CREATE DOMAIN evil.text AS text CHECK (false);`);
             await admin.query("INSERT INTO evil.app_identity_token_key SELECT * FROM public.app_identity_token_key");
@@ -259,6 +255,11 @@ describe("db: the consent check in one round trip (0022, 0024, 0026, lib/db chec
                 assert.equal(await check(client, tokenFor(alice.id), "marketing_email"), true);
                 const err = await rejection(check(client, signIdentityToken(evilSecret, bob.id), "marketing_email"));
                 assert.equal(err.code, TOKEN_REJECTED, "a token signed with the look-alike key table's key");
+                // encode and right that agree on anything, and a width_bucket that calls every token fresh: unused.
+                const forged = `v1.${bob.id}.${Math.floor(Date.now() / 1000) + 60}.${"0".repeat(64)}`;
+                assert.equal((await rejection(check(client, forged, "marketing_email"))).code, TOKEN_REJECTED, "a forged signature");
+                const expired = tokenFor(alice.id, { now: new Date(Date.now() - 10 * 60_000) });
+                assert.match((await rejection(check(client, expired, "marketing_email"))).message, /expired/);
             } finally {
                 await client.end();
             }
